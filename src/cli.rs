@@ -1,0 +1,196 @@
+//! Command-line definition. Doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Install and run a personal MCP gateway to your AI coding CLIs.
+///
+/// One local endpoint through which any MCP client can ask Claude Code, Codex, Gemini CLI,
+/// Grok and Mistral Vibe for second opinions. Start with `llm-cli-gateway setup`.
+///
+/// Files live under the platform's config and data directories, or all under
+/// $LLM_CLI_GATEWAY_HOME when it is set.
+#[derive(Debug, Parser)]
+#[command(name = "llm-cli-gateway", version, propagate_version = true, max_term_width = 100)]
+#[command(after_help = "Exit status: 0 success, 1 failure, 2 usage error.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Print exactly one JSON document on stdout (schema: status.schema.json); no progress bars or prompts.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print only errors.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more detail about each step.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create config and token, install the gateway, start it and wait until healthy.
+    ///
+    /// Installs from --bundle when given, else the gateway embedded in this binary (no
+    /// network needed). Safe to re-run: what is already in place is left alone.
+    Setup(SetupArgs),
+    /// Verify and install one gateway bundle as a new version.
+    ///
+    /// Requires a checksum: --sha256, or --checksums/--manifest to take it from the
+    /// release's SHA256SUMS or release-manifest.json (both are cross-checked when given).
+    /// A running gateway is restarted onto the new version; if it does not come up
+    /// healthy the previous version is restored.
+    InstallBundle(InstallBundleArgs),
+    /// Start the gateway and wait until /healthz answers.
+    Start,
+    /// Stop the gateway and wait until its process is gone (SIGTERM, then SIGKILL).
+    Stop,
+    /// Show version, backend, pid, uptime, endpoint, health and token state.
+    ///
+    /// Exits 0 when the gateway is installed and healthy, 1 otherwise.
+    Status,
+    /// Remove the gateway: without --yes, only list what would be removed.
+    ///
+    /// Removes exactly what the install receipt says we created. Provider CLI credentials
+    /// and client configs are never touched.
+    Uninstall(UninstallArgs),
+    /// Print configuration for an MCP client.
+    PrintClientConfig(ClientConfigArgs),
+    /// Run the gateway server (what the service runs).
+    Serve(ServeArgs),
+    /// Assemble release assets from a built binary (used by scripts/build-release.sh).
+    #[command(hide = true)]
+    PackRelease(PackReleaseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Do not ask; accept the defaults (also implied by --json).
+    #[arg(long, short)]
+    pub yes: bool,
+    /// Address to listen on [default: 127.0.0.1, or the configured one].
+    #[arg(long)]
+    pub host: Option<String>,
+    /// TCP port [default: 3333, or the configured one].
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// MCP endpoint path [default: /mcp, or the configured one].
+    #[arg(long)]
+    pub path: Option<String>,
+    /// Install this bundle (URL or path) instead of the embedded one; needs a checksum option.
+    #[arg(long, value_name = "URL|PATH")]
+    pub bundle: Option<String>,
+    #[command(flatten)]
+    pub checksum: ChecksumArgs,
+    /// Install but do not start the gateway.
+    #[arg(long)]
+    pub no_start: bool,
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct ChecksumArgs {
+    /// Expected SHA-256 of the bundle (64 hex digits, any case).
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+    /// URL or path of a SHA256SUMS file listing the bundle.
+    #[arg(long, value_name = "URL")]
+    pub checksums: Option<String>,
+    /// URL or path of a release-manifest.json listing the bundle.
+    #[arg(long, value_name = "URL")]
+    pub manifest: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallBundleArgs {
+    /// Bundle URL or path. May be omitted with --manifest (the manifest's bundle for this machine is used).
+    #[arg(value_name = "URL|PATH")]
+    pub source: Option<String>,
+    #[command(flatten)]
+    pub checksum: ChecksumArgs,
+    /// Do not restart a running gateway onto the new version.
+    #[arg(long)]
+    pub no_restart: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// Really remove (without it, nothing changes).
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Client {
+    /// Any client: URL plus Authorization header.
+    Generic,
+    /// Claude Code (`claude mcp add --transport http`).
+    ClaudeCode,
+    /// OpenAI Codex CLI (`~/.codex/config.toml`).
+    Codex,
+    /// Gemini CLI (`~/.gemini/settings.json`).
+    GeminiCli,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientConfigArgs {
+    /// Which client to configure.
+    #[arg(long, value_enum, default_value = "generic")]
+    pub client: Client,
+    /// Put the real token in the snippet instead of a placeholder.
+    #[arg(long)]
+    pub show_token: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Speak MCP on stdin/stdout instead of HTTP (for clients that spawn the server).
+    #[arg(long)]
+    pub stdio: bool,
+    /// Override the configured listen address.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Override the configured port.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Override the configured MCP path.
+    #[arg(long)]
+    pub path: Option<String>,
+    /// Read the bearer token from this file (must be 0600) instead of the configured one.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Config directory (set by the service definition).
+    #[arg(long, hide = true)]
+    pub config_dir: Option<PathBuf>,
+    /// Data directory (set by the service definition).
+    #[arg(long, hide = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Run as supervisor: keep a gateway child alive, restarting it on crashes.
+    #[arg(long, hide = true)]
+    pub supervised: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PackReleaseArgs {
+    /// The built binary to package.
+    #[arg(long)]
+    pub binary: PathBuf,
+    /// Output directory (an existing release-manifest.json there is extended).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Release version [default: this binary's version].
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Target triple of --binary [default: this binary's target].
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Base URL the assets will be served from; relative names are used when omitted.
+    #[arg(long)]
+    pub base_url: Option<String>,
+}

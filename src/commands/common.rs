@@ -1,0 +1,104 @@
+//! Pieces several commands share: report building blocks, locking, the restart step.
+
+use anyhow::Result;
+
+use crate::commands::Ctx;
+use crate::report::{Endpoint, Locations, RunState, ServiceState};
+use crate::runtime::config::Config;
+use crate::runtime::lock::StateLock;
+use crate::runtime::service::{self, Snapshot};
+
+pub fn endpoint(config: &Config) -> Endpoint {
+    Endpoint {
+        url: config.local_url(),
+        host: config.host.clone(),
+        port: config.port,
+        path: config.path.clone(),
+        health_url: config.health_url(),
+    }
+}
+
+pub fn locations(ctx: &Ctx) -> Locations {
+    Locations {
+        config_dir: ctx.paths.config_dir.clone(),
+        data_dir: ctx.paths.data_dir.clone(),
+        log_file: ctx.paths.log_file(),
+    }
+}
+
+pub fn service_state(config: &Config, snap: &Snapshot, installed: bool) -> ServiceState {
+    let health = snap.healthy();
+    let state = match (installed, snap.running(), health) {
+        (_, Some(_), Some(_)) => RunState::Running,
+        (_, Some(_), None) => RunState::Unhealthy,
+        (false, None, _) => RunState::NotInstalled,
+        (true, None, _) => RunState::Stopped,
+    };
+    ServiceState {
+        backend: config.service_backend.clone(),
+        state,
+        pid: snap.running().map(|p| p.pid),
+        gateway_pid: health.map(|h| h.pid),
+        uptime_secs: health.map(|h| h.uptime_secs),
+    }
+}
+
+pub fn running_state(config: &Config, pid: u32, health: &crate::runtime::health::Health) -> ServiceState {
+    ServiceState {
+        backend: config.service_backend.clone(),
+        state: RunState::Running,
+        pid: Some(pid),
+        gateway_pid: Some(health.pid),
+        uptime_secs: Some(health.uptime_secs),
+    }
+}
+
+pub fn stopped_state(config: &Config) -> ServiceState {
+    ServiceState {
+        backend: config.service_backend.clone(),
+        state: RunState::Stopped,
+        pid: None,
+        gateway_pid: None,
+        uptime_secs: None,
+    }
+}
+
+/// Takes the state lock, telling the user when another run holds it.
+pub fn lock(ctx: &Ctx) -> Result<StateLock> {
+    crate::runtime::fsutil::create_private_dir(&ctx.paths.data_dir)?;
+    StateLock::acquire(&ctx.paths.lock_file(), || {
+        ctx.printer
+            .warn("another llm-cli-gateway command is changing this installation; waiting for it to finish");
+    })
+}
+
+pub fn load_config(ctx: &Ctx) -> Result<Config> {
+    Config::load_or_default(&ctx.paths.config_file())
+}
+
+/// Restarts a running gateway onto the active version. When the new version does not
+/// come up healthy, `current` is switched back to `previous` and that is started again.
+pub fn restart_onto_current(ctx: &Ctx, config: &Config, previous: Option<&str>) -> Result<bool> {
+    let snap = Snapshot::take(&ctx.paths, config);
+    if snap.running().is_none() {
+        return Ok(false);
+    }
+    ctx.printer.step("Restarting the gateway onto the new version ...");
+    service::stop(&ctx.paths)?;
+    match service::start(&ctx.paths, config) {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            let Some(prev) = previous else { return Err(e) };
+            ctx.printer
+                .warn(format!("the new version did not start; restoring {prev}"));
+            crate::release::install::switch_current(&ctx.paths, prev)?;
+            if let Some(mut receipt) = crate::runtime::receipt::Receipt::load(&ctx.paths.receipt_file())? {
+                if receipt.swap_previous() {
+                    receipt.save(&ctx.paths.receipt_file())?;
+                }
+            }
+            service::start(&ctx.paths, config)?;
+            Err(e.context(format!("rolled back to {prev}, which is running again")))
+        }
+    }
+}

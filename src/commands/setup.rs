@@ -1,0 +1,186 @@
+//! `setup`: from nothing (or anything) to a healthy gateway, idempotently.
+
+use anyhow::{Context, Result, bail};
+
+use crate::cli::SetupArgs;
+use crate::commands::common::{self, endpoint, locations};
+use crate::commands::{Ctx, Output};
+use crate::release::download::{Fetcher, Source, sha256_file};
+use crate::release::resolve::{Resolved, resolve};
+use crate::release::{assemble, bundle, install};
+use crate::report::{Report, SCHEMA_VERSION, SetupReport};
+use crate::runtime::config::{Config, validate_host, validate_path};
+use crate::runtime::receipt::Receipt;
+use crate::runtime::service;
+use crate::runtime::token::Token;
+
+pub const EMBEDDED: &str = "embedded";
+
+pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
+    let paths = &ctx.paths;
+    let existing = Config::load(&paths.config_file())?;
+    let mut config = existing.clone().unwrap_or_default();
+    if let Some(h) = &args.host {
+        validate_host(h).context("--host")?;
+        config.host = h.clone();
+    }
+    if let Some(p) = args.port {
+        if p == 0 {
+            bail!("--port must be between 1 and 65535");
+        }
+        config.port = p;
+    }
+    if let Some(p) = &args.path {
+        validate_path(p).context("--path")?;
+        config.path = p.clone();
+    }
+    if ctx.printer.interactive && !args.yes {
+        let go = dialoguer::Confirm::new()
+            .with_prompt(format!(
+                "Install llm-cli-gateway {} and serve it at {}?",
+                env!("CARGO_PKG_VERSION"),
+                config.local_url()
+            ))
+            .default(true)
+            .interact()
+            .unwrap_or(false);
+        if !go {
+            bail!(crate::error::coded("cancelled", "setup cancelled; nothing was changed"));
+        }
+    }
+
+    let _lock = common::lock(ctx)?;
+    let mut actions = Vec::new();
+    let created = paths.ensure_dirs()?;
+    if !created.is_empty() {
+        actions.push(format!("created {} director{}", created.len(), if created.len() == 1 { "y" } else { "ies" }));
+    }
+    let endpoint_changed = existing.as_ref().is_some_and(|e| {
+        (e.host.as_str(), e.port, e.path.as_str()) != (config.host.as_str(), config.port, config.path.as_str())
+    });
+    if existing.as_ref() != Some(&config) {
+        config.save(&paths.config_file())?;
+        actions.push(format!("wrote {}", paths.config_file().display()));
+    }
+    let (_token, token_created) = Token::ensure(&paths.token_file())?;
+    if token_created {
+        actions.push("generated a new auth token".into());
+    }
+
+    let fetcher = Fetcher::new()?;
+    let outcome = match wanted_bundle(ctx, args, &fetcher).await? {
+        Some((resolved, label)) => {
+            ctx.printer.step(format!("Installing the gateway from {label} ..."));
+            let progress = ctx.printer.progress();
+            let o = install::fetch_and_install(paths, &fetcher, &resolved, &label, progress.as_ref()).await?;
+            if o.changed {
+                actions.push(format!("installed gateway {} ({})", o.version, label));
+            }
+            if let Some(embedded_dir) = embedded_tmp(ctx).filter(|d| d.exists()) {
+                let _ = std::fs::remove_dir_all(embedded_dir);
+            }
+            Some(o)
+        }
+        None => None,
+    };
+    let mut receipt = Receipt::load(&paths.receipt_file())?
+        .ok_or_else(|| anyhow::anyhow!("the install receipt is missing after install"))?;
+    receipt.record_created([paths.config_file(), paths.token_file(), paths.lock_file()]);
+    receipt.record_created(created);
+    receipt.save(&paths.receipt_file())?;
+
+    let service_state = if args.no_start {
+        common::service_state(&config, &service::Snapshot::take(paths, &config), true)
+    } else {
+        let version_changed = outcome.as_ref().is_some_and(|o| o.changed);
+        if endpoint_changed || version_changed {
+            if let service::process::Stopped::Stopped { .. } = service::stop(paths)? {
+                actions.push("stopped the running gateway to apply changes".into());
+            }
+        }
+        ctx.printer.step(format!("Starting the gateway on {} ...", config.local_url()));
+        let started = service::start(paths, &config)?;
+        if !started.already_running {
+            actions.push(format!("started the gateway (pid {})", started.pid));
+        }
+        common::running_state(&config, started.pid, &started.health)
+    };
+
+    let changed = !actions.is_empty();
+    let next_steps = vec![
+        "llm-cli-gateway print-client-config --client claude-code   # or codex, gemini-cli, generic".to_string(),
+        "llm-cli-gateway status".to_string(),
+    ];
+    let mut human = String::new();
+    if changed {
+        for a in &actions {
+            human.push_str(&format!("  ✓ {a}\n"));
+        }
+    } else {
+        human.push_str("Already set up; nothing to change.\n");
+    }
+    human.push_str(&format!(
+        "\nllm-cli-gateway {} is {} at {}\nToken: {} (0600; never printed unless you ask with --show-token)\n\nConnect a client:\n  {}\nCheck on it:\n  {}\n",
+        receipt.version,
+        if args.no_start { "installed (not started)" } else { "running" },
+        config.local_url(),
+        paths.token_file().display(),
+        next_steps[0],
+        next_steps[1],
+    ));
+    Ok(Output {
+        report: Report::Setup(SetupReport {
+            schema_version: SCHEMA_VERSION,
+            ok: true,
+            changed,
+            actions,
+            version: receipt.version.clone(),
+            source: receipt.source.clone(),
+            locations: locations(ctx),
+            endpoint: endpoint(&config),
+            token_file: paths.token_file(),
+            service: service_state,
+            next_steps,
+        }),
+        human,
+    })
+}
+
+/// Which bundle setup should install, or `None` when the embedded gateway is already the
+/// active, intact install.
+async fn wanted_bundle(ctx: &Ctx, args: &SetupArgs, fetcher: &Fetcher) -> Result<Option<(Resolved, String)>> {
+    let has_checksum = args.checksum.sha256.is_some() || args.checksum.checksums.is_some() || args.checksum.manifest.is_some();
+    if args.bundle.is_some() || has_checksum {
+        let resolved = resolve(fetcher, args.bundle.as_deref(), &args.checksum).await?;
+        let label = resolved.source.display();
+        return Ok(Some((resolved, label)));
+    }
+    let paths = &ctx.paths;
+    let exe = std::env::current_exe().context("locating this binary")?;
+    if let Some(r) = Receipt::load(&paths.receipt_file())? {
+        let entry = bundle::entrypoint_for(bundle::HOST_TARGET);
+        let same_binary = r.files.get(&entry).is_some_and(|h| sha256_file(&exe).is_ok_and(|e| e.as_str() == h));
+        if r.source == EMBEDDED
+            && same_binary
+            && install::current_version(paths).as_deref() == Some(r.version.as_str())
+            && install::files_match(paths, &r)
+        {
+            return Ok(None);
+        }
+    }
+    let dir = embedded_tmp(ctx).expect("data dir");
+    let _ = std::fs::remove_dir_all(&dir);
+    let (path, sha) = assemble::embedded_bundle(&dir)?;
+    Ok(Some((
+        Resolved {
+            source: Source::Path(path),
+            sha256: sha,
+            manifest_version: None,
+        },
+        EMBEDDED.to_string(),
+    )))
+}
+
+fn embedded_tmp(ctx: &Ctx) -> Option<std::path::PathBuf> {
+    Some(ctx.paths.data_dir.join(".embedded"))
+}

@@ -1,0 +1,5 @@
+//! The MCP gateway server (`llm-cli-gateway serve`).
+
+pub mod http;
+pub mod process_info;
+pub mod server;

@@ -1,0 +1,10 @@
+//! llm-cli-gateway: a bootstrapper that installs a verified gateway bundle and runs it,
+//! and the MCP gateway server itself.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod gateway;
+pub mod release;
+pub mod report;
+pub mod runtime;

@@ -1,0 +1,201 @@
+//! `config.toml`: the endpoint and choices that survive re-runs.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::runtime::fsutil;
+
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+pub const DEFAULT_PORT: u16 = 3333;
+pub const DEFAULT_PATH: &str = "/mcp";
+
+/// The persisted configuration. Unknown keys are rejected so that a typo such as
+/// `prot = 4444` is reported instead of silently falling back to a default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "default_host")]
+    pub host: String,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// An HTTPS URL under which a tunnel or reverse proxy exposes the gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// Where `upgrade` looks for release manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_url: Option<String>,
+    /// The service backend chosen at setup.
+    #[serde(default = "default_backend")]
+    pub service_backend: String,
+}
+
+fn default_host() -> String {
+    DEFAULT_HOST.into()
+}
+fn default_port() -> u16 {
+    DEFAULT_PORT
+}
+fn default_path() -> String {
+    DEFAULT_PATH.into()
+}
+fn default_backend() -> String {
+    "process".into()
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: default_host(),
+            port: default_port(),
+            path: default_path(),
+            public_url: None,
+            release_url: None,
+            service_backend: default_backend(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the file; `Ok(None)` when it does not exist. A corrupt file is an error that
+    /// names the file and the line, never silently replaced by defaults.
+    pub fn load(path: &Path) -> Result<Option<Self>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = fsutil::read_to_string("configuration", path)?;
+        let config: Config = toml::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "the configuration at {} is not valid: {}\nhelp: fix or delete the file, then re-run `llm-cli-gateway setup`",
+                path.display(),
+                e.to_string().trim_end()
+            )
+        })?;
+        config
+            .validate()
+            .with_context(|| format!("the configuration at {} is not valid", path.display()))?;
+        Ok(Some(config))
+    }
+
+    /// Loads the file or returns defaults when absent.
+    pub fn load_or_default(path: &Path) -> Result<Self> {
+        Ok(Self::load(path)?.unwrap_or_default())
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        self.validate()?;
+        let mut text = String::from(
+            "# llm-cli-gateway configuration. Re-run `llm-cli-gateway setup` after editing.\n",
+        );
+        text.push_str(&toml::to_string(self).context("serializing the configuration")?);
+        fsutil::write_atomic("configuration", path, text.as_bytes(), 0o600)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        validate_host(&self.host)?;
+        if self.port == 0 {
+            bail!("port must be between 1 and 65535");
+        }
+        validate_path(&self.path)?;
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                bail!("public_url must be an http(s) URL, got {url:?}");
+            }
+        }
+        Ok(())
+    }
+
+    /// The URL local clients use.
+    pub fn local_url(&self) -> String {
+        format!("http://{}{}", self.authority(), self.path)
+    }
+
+    /// `host:port` as a client should write it (IPv6 bracketed).
+    pub fn authority(&self) -> String {
+        let host = match self.host.as_str() {
+            "0.0.0.0" => "127.0.0.1",
+            "::" => "[::1]",
+            h if h.contains(':') => return format!("[{h}]:{}", self.port),
+            h => h,
+        };
+        format!("{host}:{}", self.port)
+    }
+
+    pub fn health_url(&self) -> String {
+        format!("http://{}/healthz", self.authority())
+    }
+}
+
+pub fn validate_host(host: &str) -> Result<()> {
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && (host.parse::<std::net::IpAddr>().is_ok()
+            || host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'));
+    if !ok {
+        bail!("host must be an IP address or a DNS name, got {host:?}");
+    }
+    Ok(())
+}
+
+pub fn validate_path(path: &str) -> Result<()> {
+    let ok = path.starts_with('/')
+        && path.len() > 1
+        && path != "/healthz"
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-_.~".contains(c));
+    if !ok {
+        bail!(
+            "path must start with '/', use only letters, digits and -_.~/, and not be /healthz; got {path:?}"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        assert_eq!(Config::load(&p).unwrap(), None);
+        let mut c = Config::default();
+        c.port = 4444;
+        c.save(&p).unwrap();
+        assert_eq!(Config::load(&p).unwrap().unwrap(), c);
+        std::fs::write(&p, "port = 5000\n").unwrap();
+        let c = Config::load(&p).unwrap().unwrap();
+        assert_eq!((c.host.as_str(), c.port, c.path.as_str()), ("127.0.0.1", 5000, "/mcp"));
+    }
+
+    #[test]
+    fn corrupt_file_names_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        std::fs::write(&p, "host = \"127.0.0.1\"\nport = [nope\n").unwrap();
+        let err = format!("{:#}", Config::load(&p).unwrap_err());
+        assert!(err.contains("config.toml"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+        std::fs::write(&p, "port = 0\n").unwrap();
+        assert!(Config::load(&p).is_err());
+        std::fs::write(&p, "path = \"mcp\"\n").unwrap();
+        assert!(Config::load(&p).is_err());
+    }
+
+    #[test]
+    fn urls() {
+        let mut c = Config::default();
+        assert_eq!(c.local_url(), "http://127.0.0.1:3333/mcp");
+        c.host = "::1".into();
+        assert_eq!(c.health_url(), "http://[::1]:3333/healthz");
+        c.host = "0.0.0.0".into();
+        assert_eq!(c.authority(), "127.0.0.1:3333");
+    }
+}

@@ -1,0 +1,182 @@
+//! `receipt.json`: what we installed and created. `status`, `uninstall` (and later
+//! `repair` and `upgrade`) act from this record rather than from guesses.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::runtime::fsutil;
+
+pub const RECEIPT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Receipt {
+    pub schema_version: u32,
+    /// The active version (what `current` points at).
+    pub version: String,
+    /// The version that was active before, kept for rollback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_version: Option<String>,
+    pub target: String,
+    /// Where the bundle came from (URL, path, or `embedded`).
+    pub source: String,
+    pub bundle_sha256: String,
+    /// The verified archive kept in the cache, for reinstalling without the network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle_cache: Option<PathBuf>,
+    /// Per-file hashes of the active version, relative to its directory.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
+    pub service_backend: String,
+    /// Unit/plist/service definition path, when the backend has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_definition: Option<PathBuf>,
+    /// Every path we created, so uninstall removes exactly these.
+    #[serde(default)]
+    pub created_paths: Vec<PathBuf>,
+    pub installed_at: String,
+    /// The record of the previous version, so a rollback restores hashes and cache too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<VersionRecord>,
+    /// Keys written by a newer version survive a rewrite by this one.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// What the receipt knows about one installed version.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct VersionRecord {
+    pub version: String,
+    pub source: String,
+    pub bundle_sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle_cache: Option<PathBuf>,
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
+    pub installed_at: String,
+}
+
+impl Receipt {
+    /// The active version's record.
+    pub fn active(&self) -> VersionRecord {
+        VersionRecord {
+            version: self.version.clone(),
+            source: self.source.clone(),
+            bundle_sha256: self.bundle_sha256.clone(),
+            bundle_cache: self.bundle_cache.clone(),
+            files: self.files.clone(),
+            installed_at: self.installed_at.clone(),
+        }
+    }
+
+    /// Makes `record` the active version.
+    pub fn set_active(&mut self, record: VersionRecord) {
+        self.version = record.version;
+        self.source = record.source;
+        self.bundle_sha256 = record.bundle_sha256;
+        self.bundle_cache = record.bundle_cache;
+        self.files = record.files;
+        self.installed_at = record.installed_at;
+    }
+
+    /// Swaps active and previous (rollback). Returns false when there is no previous.
+    pub fn swap_previous(&mut self) -> bool {
+        let Some(prev) = self.previous.take() else { return false };
+        let active = self.active();
+        self.set_active(prev);
+        self.previous_version = Some(active.version.clone());
+        self.previous = Some(active);
+        true
+    }
+
+    pub fn load(path: &Path) -> Result<Option<Self>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = fsutil::read_to_string("install receipt", path)?;
+        let receipt = serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "the install receipt at {} is corrupt: {e}\nhelp: re-run `llm-cli-gateway setup --yes` to reinstall",
+                path.display()
+            )
+        })?;
+        Ok(Some(receipt))
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let mut text = serde_json::to_string_pretty(self)?;
+        text.push('\n');
+        fsutil::write_atomic("install receipt", path, text.as_bytes(), 0o600)
+    }
+
+    /// Adds paths to `created_paths`, keeping it free of duplicates.
+    pub fn record_created(&mut self, paths: impl IntoIterator<Item = PathBuf>) {
+        for p in paths {
+            if !self.created_paths.contains(&p) {
+                self.created_paths.push(p);
+            }
+        }
+    }
+}
+
+/// The current time as RFC 3339 UTC, without pulling in a date crate.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    rfc3339(secs)
+}
+
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_478_400), "2026-11-24T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400 + 3661), "2000-02-29T01:01:01Z");
+    }
+
+    #[test]
+    fn keeps_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("receipt.json");
+        std::fs::write(
+            &p,
+            r#"{"schema_version":1,"version":"1.0.0","target":"t","source":"s","bundle_sha256":"x",
+               "service_backend":"process","installed_at":"now","future_key":{"a":1}}"#,
+        )
+        .unwrap();
+        let r = Receipt::load(&p).unwrap().unwrap();
+        r.save(&p).unwrap();
+        assert!(std::fs::read_to_string(&p).unwrap().contains("future_key"));
+        std::fs::write(&p, "{nope").unwrap();
+        assert!(format!("{:#}", Receipt::load(&p).unwrap_err()).contains("corrupt"));
+    }
+}
