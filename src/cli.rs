@@ -186,7 +186,7 @@ pub struct PackReleaseArgs {
     pub out: PathBuf,
     /// Release version [default: this binary's version].
     #[arg(long)]
-    pub version: Option<String>,
+    pub release_version: Option<String>,
     /// Target triple of --binary [default: this binary's target].
     #[arg(long)]
     pub target: Option<String>,

@@ -7,7 +7,7 @@ use crate::commands::printer::Printer;
 use crate::release::{assemble, bundle::HOST_TARGET};
 
 pub fn run(args: &PackReleaseArgs, printer: &Printer) -> ExitCode {
-    let version = args.version.clone().unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string());
+    let version = args.release_version.clone().unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string());
     let target = args.target.clone().unwrap_or_else(|| HOST_TARGET.to_string());
     match assemble::assemble(&args.binary, &args.out, &version, &target, args.base_url.as_deref()) {
         Ok(a) => {

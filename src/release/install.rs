@@ -217,19 +217,36 @@ pub async fn fetch_and_install(
         .file_name()
         .filter(|n| crate::release::unpack::safe_relative_path(n).is_ok() && !n.contains('/'))
         .unwrap_or_else(|| format!("bundle-{}.tar.gz", resolved.sha256));
-    let cached = paths.cache_dir().join(&name);
+    // The hash in the name keeps a new download from ever replacing the archive that the
+    // active version may need for repair.
+    let cached = paths
+        .cache_dir()
+        .join(format!("{}-{name}", &resolved.sha256.as_str()[..12]));
+    let referenced = receipt.as_ref().is_some_and(|r| {
+        r.bundle_cache.as_ref() == Some(&cached)
+            || r.previous.as_ref().and_then(|p| p.bundle_cache.as_ref()) == Some(&cached)
+    });
     let verified = fetcher
         .download_verified(&resolved.source, &resolved.sha256, &cached, progress)
         .await?;
-    let staged = stage(paths, &verified, HOST_TARGET)?;
-    if let Some(mv) = &resolved.manifest_version {
-        if *mv != staged.manifest.version {
-            bail!(
+    let staged = stage(paths, &verified, HOST_TARGET).and_then(|staged| {
+        match &resolved.manifest_version {
+            Some(mv) if *mv != staged.manifest.version => bail!(
                 "the release manifest says version {mv}, but the bundle's bundle.json says {}",
                 staged.manifest.version
-            );
+            ),
+            _ => Ok(staged),
         }
-    }
+    });
+    let staged = match staged {
+        Ok(s) => s,
+        Err(e) => {
+            if !referenced {
+                let _ = std::fs::remove_file(&cached);
+            }
+            return Err(e);
+        }
+    };
     let version = staged.manifest.version.clone();
     let target = staged.manifest.target.clone();
     let files = staged.files.clone();
