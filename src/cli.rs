@@ -12,7 +12,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Files live under the platform's config and data directories, or all under
 /// $LLM_CLI_GATEWAY_HOME when it is set.
 #[derive(Debug, Parser)]
-#[command(name = "llm-cli-gateway", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "llm-cli-gateway",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 #[command(after_help = "Exit status: 0 success, 1 failure, 2 usage error.")]
 pub struct Cli {
     #[command(flatten)]
@@ -75,15 +80,8 @@ pub struct SetupArgs {
     /// Do not ask; accept the defaults (also implied by --json).
     #[arg(long, short)]
     pub yes: bool,
-    /// Address to listen on [default: 127.0.0.1, or the configured one].
-    #[arg(long)]
-    pub host: Option<String>,
-    /// TCP port [default: 3333, or the configured one].
-    #[arg(long)]
-    pub port: Option<u16>,
-    /// MCP endpoint path [default: /mcp, or the configured one].
-    #[arg(long)]
-    pub path: Option<String>,
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
     /// Install this bundle (URL or path) instead of the embedded one; needs a checksum option.
     #[arg(long, value_name = "URL|PATH")]
     pub bundle: Option<String>,
@@ -92,6 +90,20 @@ pub struct SetupArgs {
     /// Install but do not start the gateway.
     #[arg(long)]
     pub no_start: bool,
+}
+
+/// Where the gateway listens; unset options keep the configured value.
+#[derive(Debug, Args, Default, Clone)]
+pub struct EndpointArgs {
+    /// Address to listen on [default: 127.0.0.1, or the configured one].
+    #[arg(long)]
+    pub host: Option<String>,
+    /// TCP port [default: 3333, or the configured one].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+    /// MCP endpoint path [default: /mcp, or the configured one].
+    #[arg(long)]
+    pub path: Option<String>,
 }
 
 #[derive(Debug, Args, Default, Clone)]
@@ -153,15 +165,8 @@ pub struct ServeArgs {
     /// Speak MCP on stdin/stdout instead of HTTP (for clients that spawn the server).
     #[arg(long)]
     pub stdio: bool,
-    /// Override the configured listen address.
-    #[arg(long)]
-    pub host: Option<String>,
-    /// Override the configured port.
-    #[arg(long)]
-    pub port: Option<u16>,
-    /// Override the configured MCP path.
-    #[arg(long)]
-    pub path: Option<String>,
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
     /// Read the bearer token from this file (must be 0600) instead of the configured one.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,

@@ -26,7 +26,10 @@ pub fn code_of(err: &anyhow::Error) -> &'static str {
         if let Some(c) = cause.downcast_ref::<Coded>() {
             return c.code;
         }
-        if cause.downcast_ref::<crate::release::download::ChecksumMismatch>().is_some() {
+        if cause
+            .downcast_ref::<crate::release::download::ChecksumMismatch>()
+            .is_some()
+        {
             return "checksum-mismatch";
         }
     }

@@ -330,7 +330,10 @@ impl Report {
 /// The JSON Schema for [`Document`], as committed in `status.schema.json`.
 pub fn schema_json() -> String {
     let mut schema = schemars::schema_for!(Document);
-    schema.insert("$id".into(), "https://github.com/llm-cli-gateway/llm-cli-gateway/status.schema.json".into());
+    schema.insert(
+        "$id".into(),
+        "https://github.com/llm-cli-gateway/llm-cli-gateway/status.schema.json".into(),
+    );
     schema.insert("title".into(), "llm-cli-gateway --json output".into());
     let mut s = serde_json::to_string_pretty(&schema).expect("schema serializes");
     s.push('\n');

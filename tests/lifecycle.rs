@@ -16,20 +16,34 @@ fn setup_is_idempotent_and_status_stop_start_work() {
     assert_eq!(doc["service"]["state"], "running");
     assert_eq!(doc["endpoint"]["port"], home.port);
     let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(home.path().join("auth-token")).unwrap().permissions(),
+        &std::fs::metadata(home.path().join("auth-token"))
+            .unwrap()
+            .permissions(),
     );
     assert_eq!(mode & 0o777, 0o600);
-    assert!(std::fs::read_to_string(home.path().join("config.toml")).unwrap().contains(&format!("port = {}", home.port)));
+    assert!(
+        std::fs::read_to_string(home.path().join("config.toml"))
+            .unwrap()
+            .contains(&format!("port = {}", home.port))
+    );
 
     let before = home.snapshot();
     let pid = home.supervisor_pid().unwrap();
     let again = home.setup();
     assert_eq!(again["changed"], false, "{again:#}");
     assert!(again["actions"].as_array().unwrap().is_empty());
-    assert_eq!(home.supervisor_pid(), Some(pid), "re-running setup restarted the gateway");
+    assert_eq!(
+        home.supervisor_pid(),
+        Some(pid),
+        "re-running setup restarted the gateway"
+    );
     assert!(home.snapshot() == before, "re-running setup changed files");
     let human = home.run(&["setup", "--yes"]);
-    assert!(stdout(&human).contains("Already set up"), "{}", stdout(&human));
+    assert!(
+        stdout(&human).contains("Already set up"),
+        "{}",
+        stdout(&human)
+    );
 
     let (st, code) = home.json(&["status"]);
     assert_eq!(code, 0);
@@ -43,7 +57,11 @@ fn setup_is_idempotent_and_status_stop_start_work() {
     assert!(pid_alive(gateway_pid));
 
     let (stop, code) = home.json(&["stop"]);
-    assert_eq!((code, &stop["changed"]), (0, &serde_json::json!(true)), "{stop:#}");
+    assert_eq!(
+        (code, &stop["changed"]),
+        (0, &serde_json::json!(true)),
+        "{stop:#}"
+    );
     assert!(!pid_alive(pid), "supervisor survived stop");
     assert!(!pid_alive(gateway_pid), "gateway survived stop");
     assert!(http_get(&home.health_url(), &[]).is_none());
@@ -88,13 +106,27 @@ fn install_bundle_from_http_switches_current_and_restarts() {
     pack_release(rel.path(), "0.2.0", None);
     let srv = Server::start();
     srv.serve_dir("/v0.2.0", rel.path());
-    let (doc, code) = home.json(&["install-bundle", "--manifest", &srv.url("/v0.2.0/release-manifest.json")]);
+    let (doc, code) = home.json(&[
+        "install-bundle",
+        "--manifest",
+        &srv.url("/v0.2.0/release-manifest.json"),
+    ]);
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(doc["version"], "0.2.0");
     assert_eq!(doc["previous_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(doc["restarted"], true);
-    assert_eq!(std::fs::read_link(home.path().join("current")).unwrap().to_str(), Some("versions/0.2.0"));
-    assert!(home.path().join(concat!("versions/", env!("CARGO_PKG_VERSION"))).is_dir(), "previous version not kept");
+    assert_eq!(
+        std::fs::read_link(home.path().join("current"))
+            .unwrap()
+            .to_str(),
+        Some("versions/0.2.0")
+    );
+    assert!(
+        home.path()
+            .join(concat!("versions/", env!("CARGO_PKG_VERSION")))
+            .is_dir(),
+        "previous version not kept"
+    );
     assert_ne!(home.supervisor_pid(), Some(old_pid));
     assert!(!pid_alive(old_pid));
     let (st, code) = home.json(&["status"]);
@@ -103,7 +135,11 @@ fn install_bundle_from_http_switches_current_and_restarts() {
     assert_eq!(st["previous_version"], env!("CARGO_PKG_VERSION"));
 
     // Same bundle again: nothing to do.
-    let (again, _) = home.json(&["install-bundle", "--manifest", &srv.url("/v0.2.0/release-manifest.json")]);
+    let (again, _) = home.json(&[
+        "install-bundle",
+        "--manifest",
+        &srv.url("/v0.2.0/release-manifest.json"),
+    ]);
     assert_eq!(again["changed"], false, "{again:#}");
 
     // The SHA256SUMS form, with a bundle URL.
@@ -111,14 +147,27 @@ fn install_bundle_from_http_switches_current_and_restarts() {
     pack_release(rel3.path(), "0.3.0", None);
     srv.serve_dir("/v0.3.0", rel3.path());
     let target = support::host_target();
-    let url = srv.url(&format!("/v0.3.0/llm-cli-gateway-bundle-0.3.0-{target}.tar.gz"));
-    let (doc, code) = home.json(&["install-bundle", &url, "--checksums", &srv.url("/v0.3.0/SHA256SUMS")]);
+    let url = srv.url(&format!(
+        "/v0.3.0/llm-cli-gateway-bundle-0.3.0-{target}.tar.gz"
+    ));
+    let (doc, code) = home.json(&[
+        "install-bundle",
+        &url,
+        "--checksums",
+        &srv.url("/v0.3.0/SHA256SUMS"),
+    ]);
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(doc["previous_version"], "0.2.0");
     // Only current and previous are kept.
-    assert!(!home.path().join(concat!("versions/", env!("CARGO_PKG_VERSION"))).exists());
+    assert!(
+        !home
+            .path()
+            .join(concat!("versions/", env!("CARGO_PKG_VERSION")))
+            .exists()
+    );
     let receipt: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(home.path().join("receipt.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(home.path().join("receipt.json")).unwrap())
+            .unwrap();
     assert_eq!(receipt["version"], "0.3.0");
     assert_eq!(receipt["previous"]["version"], "0.2.0");
 }
@@ -129,27 +178,66 @@ fn untrusted_pid_files_are_never_signalled() {
     let port = home.port.to_string();
     let (doc, code) = home.json(&["setup", "--yes", "--no-start", "--port", &port]);
     assert_eq!(code, 0, "{doc:#}");
-    let mut victim = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+    let mut victim = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
     let vpid = victim.id();
     let stat = std::fs::read_to_string(format!("/proc/{vpid}/stat")).unwrap();
-    let start = stat.rsplit(')').next().unwrap().split_whitespace().nth(19).unwrap().to_string();
+    let start = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .to_string();
     let pidfile = home.path().join("run/gateway.pid");
     let cases = [
         ("garbage", "12345 not json at all".to_string()),
-        ("reused pid", format!(r#"{{"pid":{vpid},"start_time":"{start}","instance":"x","version":"0.1.0","started_at_unix":0}}"#)),
-        ("stale start time", format!(r#"{{"pid":{vpid},"start_time":"1","instance":"x","version":"0.1.0","started_at_unix":0}}"#)),
-        ("pid 1", r#"{"pid":1,"start_time":"1","instance":"x","version":"0.1.0","started_at_unix":0}"#.to_string()),
+        (
+            "reused pid",
+            format!(
+                r#"{{"pid":{vpid},"start_time":"{start}","instance":"x","version":"0.1.0","started_at_unix":0}}"#
+            ),
+        ),
+        (
+            "stale start time",
+            format!(
+                r#"{{"pid":{vpid},"start_time":"1","instance":"x","version":"0.1.0","started_at_unix":0}}"#
+            ),
+        ),
+        (
+            "pid 1",
+            r#"{"pid":1,"start_time":"1","instance":"x","version":"0.1.0","started_at_unix":0}"#
+                .to_string(),
+        ),
     ];
     for (label, content) in cases {
         std::fs::write(&pidfile, &content).unwrap();
         let (st, code) = home.json(&["status"]);
         assert_eq!(code, 1, "{label}");
         assert_eq!(st["service"]["state"], "stopped", "{label}: {st:#}");
-        assert!(st["warnings"][0].as_str().unwrap().contains("ignoring the pid file"), "{label}");
+        assert!(
+            st["warnings"][0]
+                .as_str()
+                .unwrap()
+                .contains("ignoring the pid file"),
+            "{label}"
+        );
         let (stop, code) = home.json(&["stop"]);
         assert_eq!(code, 0, "{label}");
-        assert!(stop["message"].as_str().unwrap().contains("without signalling"), "{label}: {stop:#}");
-        assert!(pid_alive(vpid), "{label}: stop signalled a process that is not ours");
+        assert!(
+            stop["message"]
+                .as_str()
+                .unwrap()
+                .contains("without signalling"),
+            "{label}: {stop:#}"
+        );
+        assert!(
+            pid_alive(vpid),
+            "{label}: stop signalled a process that is not ours"
+        );
         assert!(!pidfile.exists(), "{label}: stale pid file kept");
     }
     victim.kill().unwrap();
@@ -165,7 +253,10 @@ fn port_in_use_fails_with_a_clear_error_and_no_process() {
     assert_eq!(code, 1);
     let msg = doc["error"]["message"].as_str().unwrap();
     assert!(msg.contains("already in use"), "{msg}");
-    assert!(doc["error"]["hint"].as_str().unwrap().contains("--port"), "{doc:#}");
+    assert!(
+        doc["error"]["hint"].as_str().unwrap().contains("--port"),
+        "{doc:#}"
+    );
     assert!(home.supervisor_pid().is_none());
 }
 
@@ -180,7 +271,10 @@ fn start_failure_reports_the_log_tail() {
     let err = stderr(&out);
     assert!(err.contains("did not become healthy"), "{err}");
     assert!(err.contains("auth token"), "log tail missing: {err}");
-    assert!(home.supervisor_pid().is_none(), "pid file left after failed start");
+    assert!(
+        home.supervisor_pid().is_none(),
+        "pid file left after failed start"
+    );
 }
 
 #[test]
@@ -189,12 +283,24 @@ fn corrupt_config_and_unwritable_home_are_clear_errors() {
     let cfg = home.path().join("config.toml");
     std::fs::write(&cfg, "port = \"not a number\n").unwrap();
     for cmd in ["setup", "status", "start"] {
-        let out = home.run(&[cmd, "--yes"].into_iter().filter(|a| cmd == "setup" || *a != "--yes").collect::<Vec<_>>());
+        let out = home.run(
+            &[cmd, "--yes"]
+                .into_iter()
+                .filter(|a| cmd == "setup" || *a != "--yes")
+                .collect::<Vec<_>>(),
+        );
         assert_eq!(out.status.code(), Some(1), "{cmd}");
         let err = stderr(&out);
-        assert!(err.contains("config.toml") && err.contains("not valid"), "{cmd}: {err}");
+        assert!(
+            err.contains("config.toml") && err.contains("not valid"),
+            "{cmd}: {err}"
+        );
     }
-    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), "port = \"not a number\n", "corrupt config was rewritten");
+    assert_eq!(
+        std::fs::read_to_string(&cfg).unwrap(),
+        "port = \"not a number\n",
+        "corrupt config was rewritten"
+    );
 
     let blocker = tempfile::NamedTempFile::new().unwrap();
     let out = std::process::Command::new(support::BIN)
@@ -204,10 +310,25 @@ fn corrupt_config_and_unwritable_home_are_clear_errors() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let doc = support::parse_one_document(&out);
-    assert!(doc["error"]["message"].as_str().unwrap().contains("could not create directory"), "{doc:#}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not create directory"),
+        "{doc:#}"
+    );
 
+    std::fs::remove_file(&cfg).unwrap();
     let out = home.run(&["setup", "--port", "0"]);
+    assert_eq!(out.status.code(), Some(2), "port 0 is a usage error");
+    assert!(stderr(&out).contains("--port"));
+    let out = home.run(&["setup", "--path", "no-slash"]);
     assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("path must start with '/'"),
+        "{}",
+        stderr(&out)
+    );
     let out = home.run(&["setup", "--bogus"]);
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
 }
@@ -221,10 +342,27 @@ fn uninstall_dry_run_changes_nothing_and_yes_removes_everything() {
     let (dry, code) = home.json(&["uninstall"]);
     assert_eq!(code, 0);
     assert_eq!(dry["dry_run"], true);
-    let targets: Vec<&str> = dry["removals"].as_array().unwrap().iter().map(|r| r["target"].as_str().unwrap()).collect();
-    assert!(targets.iter().any(|t| t.starts_with(&format!("pid {pid}"))), "{targets:?}");
-    for f in ["auth-token", "config.toml", "receipt.json", "versions", "current"] {
-        assert!(targets.iter().any(|t| t.ends_with(f)), "{f} not listed: {targets:?}");
+    let targets: Vec<&str> = dry["removals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["target"].as_str().unwrap())
+        .collect();
+    assert!(
+        targets.iter().any(|t| t.starts_with(&format!("pid {pid}"))),
+        "{targets:?}"
+    );
+    for f in [
+        "auth-token",
+        "config.toml",
+        "receipt.json",
+        "versions",
+        "current",
+    ] {
+        assert!(
+            targets.iter().any(|t| t.ends_with(f)),
+            "{f} not listed: {targets:?}"
+        );
     }
     assert!(home.snapshot() == before, "dry run changed files");
     assert!(pid_alive(pid), "dry run stopped the gateway");
@@ -234,7 +372,9 @@ fn uninstall_dry_run_changes_nothing_and_yes_removes_everything() {
     assert_eq!(code, 0, "{done:#}");
     assert_eq!(done["changed"], true);
     assert!(!pid_alive(pid));
-    let left: Vec<_> = std::fs::read_dir(home.path()).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    let left: Vec<_> = std::fs::read_dir(home.path())
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
     assert!(left.is_empty(), "left behind: {left:?}");
     let (again, code) = home.json(&["uninstall", "--yes"]);
     assert_eq!(code, 0);
@@ -252,20 +392,35 @@ fn secrets_stay_out_of_outputs_logs_and_argv() {
     for client in ["generic", "claude-code", "codex", "gemini-cli"] {
         let (doc, code) = home.json(&["print-client-config", "--client", client]);
         assert_eq!(code, 0);
-        assert!(!doc.to_string().contains(&token), "{client} leaked the token");
+        assert!(
+            !doc.to_string().contains(&token),
+            "{client} leaked the token"
+        );
         let (shown, _) = home.json(&["print-client-config", "--client", client, "--show-token"]);
-        assert!(shown["snippet"].as_str().unwrap().contains(&token), "{client} --show-token lacks it");
+        assert!(
+            shown["snippet"].as_str().unwrap().contains(&token),
+            "{client} --show-token lacks it"
+        );
     }
     // Unauthorized attempts are logged without the presented value.
-    support::http_request("POST", &format!("http://127.0.0.1:{}/mcp", home.port), &[("Authorization", "Bearer wrong-guess-123")], "{}");
+    support::http_request(
+        "POST",
+        &format!("http://127.0.0.1:{}/mcp", home.port),
+        &[("Authorization", "Bearer wrong-guess-123")],
+        "{}",
+    );
     let log = std::fs::read_to_string(home.path().join("logs/gateway.log")).unwrap();
     assert!(!log.contains(&token) && !log.contains("wrong-guess-123"));
     for pid in [home.supervisor_pid().unwrap()] {
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
         assert!(!String::from_utf8_lossy(&cmdline).contains(&token));
     }
-    let environ = std::fs::read(format!("/proc/{}/environ", home.supervisor_pid().unwrap())).unwrap();
-    assert!(!String::from_utf8_lossy(&environ).contains(&token), "token in the service's environment");
+    let environ =
+        std::fs::read(format!("/proc/{}/environ", home.supervisor_pid().unwrap())).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&environ).contains(&token),
+        "token in the service's environment"
+    );
 }
 
 #[test]
@@ -276,16 +431,30 @@ fn print_client_config_uses_each_clients_format() {
     let get = |c: &str| home.json(&["print-client-config", "--client", c]).0;
     let codex = get("codex");
     let snippet = codex["snippet"].as_str().unwrap();
-    assert!(snippet.contains("[mcp_servers.llm-cli-gateway]") && snippet.contains(&format!("url = \"{url}\"")), "{snippet}");
+    assert!(
+        snippet.contains("[mcp_servers.llm-cli-gateway]")
+            && snippet.contains(&format!("url = \"{url}\"")),
+        "{snippet}"
+    );
     let parsed: toml::Table = toml::from_str(snippet).expect("codex snippet is valid TOML");
-    assert_eq!(parsed["mcp_servers"]["llm-cli-gateway"]["bearer_token_env_var"].as_str(), Some("LLM_CLI_GATEWAY_TOKEN"));
+    assert_eq!(
+        parsed["mcp_servers"]["llm-cli-gateway"]["bearer_token_env_var"].as_str(),
+        Some("LLM_CLI_GATEWAY_TOKEN")
+    );
     let gemini = get("gemini-cli");
     let g: serde_json::Value = serde_json::from_str(gemini["snippet"].as_str().unwrap()).unwrap();
     assert_eq!(g["mcpServers"]["llm-cli-gateway"]["httpUrl"], url);
-    assert!(g["mcpServers"]["llm-cli-gateway"]["headers"]["Authorization"].as_str().unwrap().contains("redacted"));
+    assert!(
+        g["mcpServers"]["llm-cli-gateway"]["headers"]["Authorization"]
+            .as_str()
+            .unwrap()
+            .contains("redacted")
+    );
     assert_eq!(gemini["token_redacted"], true);
     let claude = get("claude-code");
-    assert!(claude["snippet"].as_str().unwrap().starts_with(&format!("claude mcp add --transport http llm-cli-gateway {url}")));
+    assert!(claude["snippet"].as_str().unwrap().starts_with(&format!(
+        "claude mcp add --transport http llm-cli-gateway {url}"
+    )));
     let generic = get("generic");
     let g: serde_json::Value = serde_json::from_str(generic["snippet"].as_str().unwrap()).unwrap();
     assert_eq!(g["mcpServers"]["llm-cli-gateway"]["url"], url);
@@ -301,24 +470,53 @@ fn http_auth_origin_and_host_checks() {
     let token = home.token();
     let bearer = format!("Bearer {token}");
     let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
-    let accept = ("Accept", "application/json, text/event-stream");
-    let ctype = ("Content-Type", "application/json");
-    let (code, _) = support::http_request("POST", &mcp, &[accept, ctype], init).unwrap();
-    assert_eq!(code, 401);
-    let (code, _) = support::http_request("POST", &mcp, &[accept, ctype, ("Authorization", "Bearer nope")], init).unwrap();
-    assert_eq!(code, 401);
-    let (code, body) = support::http_request("POST", &mcp, &[accept, ctype, ("Authorization", &bearer)], init).unwrap();
+    let post = |extra: &[(&str, &str)]| {
+        let mut headers = vec![
+            ("Accept", "application/json, text/event-stream"),
+            ("Content-Type", "application/json"),
+        ];
+        headers.extend_from_slice(extra);
+        support::http_request("POST", &mcp, &headers, init).unwrap()
+    };
+    assert_eq!(post(&[]).0, 401);
+    assert_eq!(post(&[("Authorization", "Bearer nope")]).0, 401);
+    assert_eq!(
+        post(&[("Authorization", &format!("bearer {token}x"))]).0,
+        401
+    );
+    let (code, body) = post(&[("Authorization", &bearer)]);
     assert_eq!(code, 200, "{body}");
-    assert!(body.contains(r#""serverInfo":{"name":"llm-cli-gateway","version":""#), "{body}");
-    let (code, _) = support::http_request("POST", &mcp, &[accept, ctype, ("Authorization", &bearer), ("Origin", "http://evil.example")], init).unwrap();
-    assert_eq!(code, 403);
+    assert!(
+        body.contains(r#""serverInfo":{"name":"llm-cli-gateway","version":""#),
+        "{body}"
+    );
+    assert_eq!(
+        post(&[
+            ("Authorization", &bearer),
+            ("Origin", "http://evil.example")
+        ])
+        .0,
+        403
+    );
+    assert_eq!(
+        post(&[("Authorization", &bearer), ("Origin", "null")]).0,
+        403
+    );
     let evil_host = format!("evil.example:{}", home.port);
-    let (code, _) = support::http_request("POST", &mcp, &[accept, ctype, ("Authorization", &bearer), ("Host", &evil_host)], init).unwrap();
-    assert_eq!(code, 403);
+    assert_eq!(
+        post(&[("Authorization", &bearer), ("Host", &evil_host)]).0,
+        403
+    );
+    // Foreign origin is refused even without a token: 403 before 401.
+    assert_eq!(post(&[("Origin", "http://evil.example")]).0, 403);
     let local_origin = format!("http://localhost:{}", home.port);
-    let (code, _) = support::http_request("POST", &mcp, &[accept, ctype, ("Authorization", &bearer), ("Origin", &local_origin)], init).unwrap();
-    assert_eq!(code, 200);
-    let raw = std::process::Command::new("curl").args(["-s", "-i", &home.health_url()]).output();
+    assert_eq!(
+        post(&[("Authorization", &bearer), ("Origin", &local_origin)]).0,
+        200
+    );
+    let raw = std::process::Command::new("curl")
+        .args(["-s", "-i", &home.health_url()])
+        .output();
     if let Ok(raw) = raw {
         assert!(!String::from_utf8_lossy(&raw.stdout).contains(&token));
     }

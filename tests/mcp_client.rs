@@ -22,7 +22,11 @@ fn python() -> PathBuf {
 
 fn client(args: &[&str]) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.py");
-    let out = std::process::Command::new(python()).arg(script).args(args).output().unwrap();
+    let out = std::process::Command::new(python())
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "python client failed:\nstdout: {}\nstderr: {}",
@@ -35,7 +39,14 @@ fn client(args: &[&str]) -> Value {
 fn check_session(r: &Value) {
     assert_eq!(r["server_name"], "llm-cli-gateway");
     assert_eq!(r["server_version"], env!("CARGO_PKG_VERSION"));
-    assert!(r["tools"].as_array().unwrap().iter().any(|t| t == "llm_process_health"), "{r:#}");
+    assert!(
+        r["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "llm_process_health"),
+        "{r:#}"
+    );
     assert_eq!(r["health_is_error"], false);
     assert_eq!(r["health"]["status"], "ok");
     assert_eq!(r["health"]["version"], env!("CARGO_PKG_VERSION"));
@@ -52,10 +63,17 @@ fn python_sdk_over_streamable_http() {
     check_session(&r);
     let (_, body) = support::http_get(&home.health_url(), &[]).unwrap();
     let health: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(r["health"]["pid"], health["pid"], "the tool reports the serving process");
+    assert_eq!(
+        r["health"]["pid"], health["pid"],
+        "the tool reports the serving process"
+    );
     let unauth = r["unauthenticated"].as_str().unwrap();
     assert!(unauth.starts_with("rejected"), "{unauth}");
-    assert_eq!(r["unauthenticated_statuses"], serde_json::json!([401]), "{r:#}");
+    assert_eq!(
+        r["unauthenticated_statuses"],
+        serde_json::json!([401]),
+        "{r:#}"
+    );
 }
 
 #[test]

@@ -7,10 +7,22 @@ use support::http::Server;
 use support::{BIN, Home, host_target, sha256_hex};
 
 fn build_release(out: &std::path::Path, version: &str, base: &str) -> std::process::Output {
-    std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/build-release.sh"))
-        .args(["--binary", BIN, "--out", out.to_str().unwrap(), "--version", version, "--base-url", base])
-        .output()
-        .unwrap()
+    std::process::Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/build-release.sh"
+    ))
+    .args([
+        "--binary",
+        BIN,
+        "--out",
+        out.to_str().unwrap(),
+        "--version",
+        version,
+        "--base-url",
+        base,
+    ])
+    .output()
+    .unwrap()
 }
 
 #[test]
@@ -25,13 +37,24 @@ fn build_release_writes_valid_assets_that_install() {
     let sums = std::fs::read_to_string(dir.path().join("SHA256SUMS")).unwrap();
     for name in [&bundle, &binary] {
         let bytes = std::fs::read(dir.path().join(name)).unwrap();
-        assert!(sums.contains(&format!("{}  {name}\n", sha256_hex(&bytes))), "{name} missing from SHA256SUMS:\n{sums}");
+        assert!(
+            sums.contains(&format!("{}  {name}\n", sha256_hex(&bytes))),
+            "{name} missing from SHA256SUMS:\n{sums}"
+        );
     }
-    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.path().join("release-manifest.json")).unwrap()).unwrap();
-    let schema: Value = serde_json::from_str(include_str!("../release-manifest.schema.json")).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("release-manifest.json")).unwrap())
+            .unwrap();
+    let schema: Value =
+        serde_json::from_str(include_str!("../release-manifest.schema.json")).unwrap();
     assert!(jsonschema::is_valid(&schema, &manifest), "{manifest:#}");
     assert_eq!(manifest["version"], "1.2.3");
-    let art = manifest["artifacts"].as_array().unwrap().iter().find(|a| a["kind"] == "bundle").unwrap();
+    let art = manifest["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "bundle")
+        .unwrap();
     assert_eq!(art["target"], target.as_str());
     assert_eq!(art["url"], srv.url(&format!("/rel/{bundle}")));
 
@@ -55,7 +78,11 @@ fn build_release_writes_valid_assets_that_install() {
     // The same directory, served, installs through the manifest.
     srv.serve_dir("/rel", dir.path());
     let home = Home::new();
-    let (doc, code) = home.json(&["install-bundle", "--manifest", &srv.url("/rel/release-manifest.json")]);
+    let (doc, code) = home.json(&[
+        "install-bundle",
+        "--manifest",
+        &srv.url("/rel/release-manifest.json"),
+    ]);
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(doc["version"], "1.2.3");
 

@@ -8,6 +8,23 @@ use crate::runtime::config::Config;
 use crate::runtime::lock::StateLock;
 use crate::runtime::service::{self, Snapshot};
 
+/// Applies `--host/--port/--path` to `config`, validating each.
+pub fn apply_endpoint(args: &crate::cli::EndpointArgs, config: &mut Config) -> Result<()> {
+    use anyhow::Context;
+    if let Some(h) = &args.host {
+        crate::runtime::config::validate_host(h).context("--host")?;
+        config.host = h.clone();
+    }
+    if let Some(p) = args.port {
+        config.port = p;
+    }
+    if let Some(p) = &args.path {
+        crate::runtime::config::validate_path(p).context("--path")?;
+        config.path = p.clone();
+    }
+    Ok(())
+}
+
 pub fn endpoint(config: &Config) -> Endpoint {
     Endpoint {
         url: config.local_url(),
@@ -43,7 +60,11 @@ pub fn service_state(config: &Config, snap: &Snapshot, installed: bool) -> Servi
     }
 }
 
-pub fn running_state(config: &Config, pid: u32, health: &crate::runtime::health::Health) -> ServiceState {
+pub fn running_state(
+    config: &Config,
+    pid: u32,
+    health: &crate::runtime::health::Health,
+) -> ServiceState {
     ServiceState {
         backend: config.service_backend.clone(),
         state: RunState::Running,
@@ -83,7 +104,8 @@ pub fn restart_onto_current(ctx: &Ctx, config: &Config, previous: Option<&str>) 
     if snap.running().is_none() {
         return Ok(false);
     }
-    ctx.printer.step("Restarting the gateway onto the new version ...");
+    ctx.printer
+        .step("Restarting the gateway onto the new version ...");
     service::stop(&ctx.paths)?;
     match service::start(&ctx.paths, config) {
         Ok(_) => Ok(true),
@@ -92,7 +114,9 @@ pub fn restart_onto_current(ctx: &Ctx, config: &Config, previous: Option<&str>) 
             ctx.printer
                 .warn(format!("the new version did not start; restoring {prev}"));
             crate::release::install::switch_current(&ctx.paths, prev)?;
-            if let Some(mut receipt) = crate::runtime::receipt::Receipt::load(&ctx.paths.receipt_file())? {
+            if let Some(mut receipt) =
+                crate::runtime::receipt::Receipt::load(&ctx.paths.receipt_file())?
+            {
                 if receipt.swap_previous() {
                     receipt.save(&ctx.paths.receipt_file())?;
                 }

@@ -15,9 +15,12 @@ pub async fn run(ctx: &Ctx, args: &InstallBundleArgs) -> Result<Output> {
     let _lock = common::lock(ctx)?;
     let config = common::load_config(ctx)?;
     let label = resolved.source.display();
-    ctx.printer.step(format!("Verifying and installing {label} ..."));
+    ctx.printer
+        .step(format!("Verifying and installing {label} ..."));
     let progress = ctx.printer.progress();
-    let outcome = install::fetch_and_install(&ctx.paths, &fetcher, &resolved, &label, progress.as_ref()).await?;
+    let outcome =
+        install::fetch_and_install(&ctx.paths, &fetcher, &resolved, &label, progress.as_ref())
+            .await?;
     let restarted = if outcome.changed && !args.no_restart {
         common::restart_onto_current(ctx, &config, outcome.previous_version.as_deref())?
     } else {
@@ -38,7 +41,10 @@ pub async fn run(ctx: &Ctx, args: &InstallBundleArgs) -> Result<Output> {
             outcome.path.display()
         )
     } else {
-        format!("Already at {} with this exact bundle; nothing to do.\n", outcome.version)
+        format!(
+            "Already at {} with this exact bundle; nothing to do.\n",
+            outcome.version
+        )
     };
     Ok(Output {
         report: Report::InstallBundle(InstallReport {

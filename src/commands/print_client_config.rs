@@ -24,7 +24,10 @@ pub fn run(ctx: &Ctx, args: &ClientConfigArgs) -> Result<Output> {
         if !token_file.exists() {
             bail!(crate::error::coded(
                 "not-installed",
-                format!("there is no auth token yet at {}\nhelp: run `llm-cli-gateway setup` first", token_file.display())
+                format!(
+                    "there is no auth token yet at {}\nhelp: run `llm-cli-gateway setup` first",
+                    token_file.display()
+                )
             ));
         }
         Token::load(&token_file)?.expose().to_string()
@@ -32,7 +35,8 @@ pub fn run(ctx: &Ctx, args: &ClientConfigArgs) -> Result<Output> {
         REDACTED.to_string()
     };
     if !token_file.exists() {
-        ctx.printer.warn("the gateway is not set up yet; run `llm-cli-gateway setup` first");
+        ctx.printer
+            .warn("the gateway is not set up yet; run `llm-cli-gateway setup` first");
     }
     let url = config.local_url();
     let token_from_file = format!("$(cat '{}')", token_file.display());
@@ -55,10 +59,14 @@ pub fn run(ctx: &Ctx, args: &ClientConfigArgs) -> Result<Output> {
             "shell",
             None,
             if args.show_token {
-                format!("claude mcp add --transport http {SERVER_KEY} {url} --header \"Authorization: Bearer {token}\"")
+                format!(
+                    "claude mcp add --transport http {SERVER_KEY} {url} --header \"Authorization: Bearer {token}\""
+                )
             } else {
                 // Reads the token at paste time, so it is never shown on screen.
-                format!("claude mcp add --transport http {SERVER_KEY} {url} --header \"Authorization: Bearer {token_from_file}\"")
+                format!(
+                    "claude mcp add --transport http {SERVER_KEY} {url} --header \"Authorization: Bearer {token_from_file}\""
+                )
             },
             false,
         ),
@@ -74,7 +82,11 @@ pub fn run(ctx: &Ctx, args: &ClientConfigArgs) -> Result<Output> {
                  \n\
                  # and in the shell that starts codex:\n\
                  # export {TOKEN_ENV}={}\n",
-                if args.show_token { token.clone() } else { format!("\"{token_from_file}\"") }
+                if args.show_token {
+                    token.clone()
+                } else {
+                    format!("\"{token_from_file}\"")
+                }
             ),
             false,
         ),

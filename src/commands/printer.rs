@@ -28,7 +28,10 @@ pub struct Output {
 impl Printer {
     pub fn new(global: &GlobalArgs) -> Self {
         let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
-        let interactive = !global.json && !ci && std::io::stderr().is_terminal() && std::io::stdin().is_terminal();
+        let interactive = !global.json
+            && !ci
+            && std::io::stderr().is_terminal()
+            && std::io::stdin().is_terminal();
         Self {
             json: global.json,
             quiet: global.quiet,
@@ -69,7 +72,11 @@ impl Printer {
                 let _ = stdout.write_all(b"\n");
             }
         }
-        if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
     }
 
     pub fn fail(&self, command: CommandName, err: &anyhow::Error) -> ExitCode {
@@ -123,9 +130,11 @@ impl Progress for BarProgress {
             Some(t) => {
                 self.0.set_length(t);
                 self.0.set_style(
-                    ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar())
-                        .progress_chars("=> "),
+                    ProgressStyle::with_template(
+                        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
                 );
             }
             None => self.0.set_style(

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 
 use crate::cli::ServeArgs;
 use crate::gateway::{http, process_info, server::Gateway};
-use crate::runtime::config::{Config, validate_host, validate_path};
+use crate::runtime::config::Config;
 use crate::runtime::paths::Paths;
 use crate::runtime::service::supervisor::{self, EXIT_NO_RESTART};
 use crate::runtime::token::Token;
@@ -15,7 +15,10 @@ use crate::runtime::token::Token;
 pub fn run(args: &ServeArgs) -> ExitCode {
     process_info::mark_started();
     init_logging();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: could not start the async runtime: {e}");
@@ -59,17 +62,7 @@ async fn serve(args: &ServeArgs) -> Result<()> {
         _ => Paths::resolve().context(NoRestart)?,
     };
     let mut config = Config::load_or_default(&paths.config_file()).context(NoRestart)?;
-    if let Some(h) = &args.host {
-        validate_host(h).context(NoRestart)?;
-        config.host = h.clone();
-    }
-    if let Some(p) = args.port {
-        config.port = p;
-    }
-    if let Some(p) = &args.path {
-        validate_path(p).context(NoRestart)?;
-        config.path = p.clone();
-    }
+    crate::commands::common::apply_endpoint(&args.endpoint, &mut config).context(NoRestart)?;
     if args.stdio {
         use rmcp::ServiceExt;
         tracing::info!("serving MCP on stdio");
@@ -77,7 +70,10 @@ async fn serve(args: &ServeArgs) -> Result<()> {
         service.waiting().await?;
         return Ok(());
     }
-    let token_file = args.token_file.clone().unwrap_or_else(|| paths.token_file());
+    let token_file = args
+        .token_file
+        .clone()
+        .unwrap_or_else(|| paths.token_file());
     let token = Token::load(&token_file).context(NoRestart)?;
     let bind = if config.host.contains(':') {
         format!("[{}]:{}", config.host, config.port)
@@ -86,7 +82,10 @@ async fn serve(args: &ServeArgs) -> Result<()> {
     };
     let listener = tokio::net::TcpListener::bind(&bind).await.map_err(|e| {
         let why = if e.kind() == std::io::ErrorKind::AddrInUse {
-            format!("port {} on {} is already in use by another program", config.port, config.host)
+            format!(
+                "port {} on {} is already in use by another program",
+                config.port, config.host
+            )
         } else {
             format!("cannot listen on {bind}: {e}")
         };
@@ -113,10 +112,11 @@ async fn serve(args: &ServeArgs) -> Result<()> {
 async fn wait_for_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(t) => t,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = term.recv() => {},
             _ = tokio::signal::ctrl_c() => {},

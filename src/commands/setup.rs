@@ -9,7 +9,7 @@ use crate::release::download::{Fetcher, Source, sha256_file};
 use crate::release::resolve::{Resolved, resolve};
 use crate::release::{assemble, bundle, install};
 use crate::report::{Report, SCHEMA_VERSION, SetupReport};
-use crate::runtime::config::{Config, validate_host, validate_path};
+use crate::runtime::config::Config;
 use crate::runtime::receipt::Receipt;
 use crate::runtime::service;
 use crate::runtime::token::Token;
@@ -20,20 +20,7 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
     let paths = &ctx.paths;
     let existing = Config::load(&paths.config_file())?;
     let mut config = existing.clone().unwrap_or_default();
-    if let Some(h) = &args.host {
-        validate_host(h).context("--host")?;
-        config.host = h.clone();
-    }
-    if let Some(p) = args.port {
-        if p == 0 {
-            bail!("--port must be between 1 and 65535");
-        }
-        config.port = p;
-    }
-    if let Some(p) = &args.path {
-        validate_path(p).context("--path")?;
-        config.path = p.clone();
-    }
+    common::apply_endpoint(&args.endpoint, &mut config)?;
     if ctx.printer.interactive && !args.yes {
         let go = dialoguer::Confirm::new()
             .with_prompt(format!(
@@ -45,7 +32,10 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
             .interact()
             .unwrap_or(false);
         if !go {
-            bail!(crate::error::coded("cancelled", "setup cancelled; nothing was changed"));
+            bail!(crate::error::coded(
+                "cancelled",
+                "setup cancelled; nothing was changed"
+            ));
         }
     }
 
@@ -53,10 +43,15 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
     let mut actions = Vec::new();
     let created = paths.ensure_dirs()?;
     if !created.is_empty() {
-        actions.push(format!("created {} director{}", created.len(), if created.len() == 1 { "y" } else { "ies" }));
+        actions.push(format!(
+            "created {} director{}",
+            created.len(),
+            if created.len() == 1 { "y" } else { "ies" }
+        ));
     }
     let endpoint_changed = existing.as_ref().is_some_and(|e| {
-        (e.host.as_str(), e.port, e.path.as_str()) != (config.host.as_str(), config.port, config.path.as_str())
+        (e.host.as_str(), e.port, e.path.as_str())
+            != (config.host.as_str(), config.port, config.path.as_str())
     });
     if existing.as_ref() != Some(&config) {
         config.save(&paths.config_file())?;
@@ -70,9 +65,12 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
     let fetcher = Fetcher::new()?;
     let outcome = match wanted_bundle(ctx, args, &fetcher).await? {
         Some((resolved, label)) => {
-            ctx.printer.step(format!("Installing the gateway from {label} ..."));
+            ctx.printer
+                .step(format!("Installing the gateway from {label} ..."));
             let progress = ctx.printer.progress();
-            let o = install::fetch_and_install(paths, &fetcher, &resolved, &label, progress.as_ref()).await?;
+            let o =
+                install::fetch_and_install(paths, &fetcher, &resolved, &label, progress.as_ref())
+                    .await?;
             if o.changed {
                 actions.push(format!("installed gateway {} ({})", o.version, label));
             }
@@ -98,7 +96,10 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
                 actions.push("stopped the running gateway to apply changes".into());
             }
         }
-        ctx.printer.step(format!("Starting the gateway on {} ...", config.local_url()));
+        ctx.printer.step(format!(
+            "Starting the gateway on {} ...",
+            config.local_url()
+        ));
         let started = service::start(paths, &config)?;
         if !started.already_running {
             actions.push(format!("started the gateway (pid {})", started.pid));
@@ -121,7 +122,7 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
     }
     human.push_str(&format!(
         "\nllm-cli-gateway {} is {} at {}\nToken: {} (0600; never printed unless you ask with --show-token)\n\nConnect a client:\n  {}\nCheck on it:\n  {}\n",
-        receipt.version,
+        receipt.active.version,
         if args.no_start { "installed (not started)" } else { "running" },
         config.local_url(),
         paths.token_file().display(),
@@ -134,8 +135,8 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
             ok: true,
             changed,
             actions,
-            version: receipt.version.clone(),
-            source: receipt.source.clone(),
+            version: receipt.active.version.clone(),
+            source: receipt.active.source.clone(),
             locations: locations(ctx),
             endpoint: endpoint(&config),
             token_file: paths.token_file(),
@@ -148,8 +149,14 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
 
 /// Which bundle setup should install, or `None` when the embedded gateway is already the
 /// active, intact install.
-async fn wanted_bundle(ctx: &Ctx, args: &SetupArgs, fetcher: &Fetcher) -> Result<Option<(Resolved, String)>> {
-    let has_checksum = args.checksum.sha256.is_some() || args.checksum.checksums.is_some() || args.checksum.manifest.is_some();
+async fn wanted_bundle(
+    ctx: &Ctx,
+    args: &SetupArgs,
+    fetcher: &Fetcher,
+) -> Result<Option<(Resolved, String)>> {
+    let has_checksum = args.checksum.sha256.is_some()
+        || args.checksum.checksums.is_some()
+        || args.checksum.manifest.is_some();
     if args.bundle.is_some() || has_checksum {
         let resolved = resolve(fetcher, args.bundle.as_deref(), &args.checksum).await?;
         let label = resolved.source.display();
@@ -159,10 +166,14 @@ async fn wanted_bundle(ctx: &Ctx, args: &SetupArgs, fetcher: &Fetcher) -> Result
     let exe = std::env::current_exe().context("locating this binary")?;
     if let Some(r) = Receipt::load(&paths.receipt_file())? {
         let entry = bundle::entrypoint_for(bundle::HOST_TARGET);
-        let same_binary = r.files.get(&entry).is_some_and(|h| sha256_file(&exe).is_ok_and(|e| e.as_str() == h));
-        if r.source == EMBEDDED
+        let same_binary = r
+            .active
+            .files
+            .get(&entry)
+            .is_some_and(|h| sha256_file(&exe).is_ok_and(|e| e.as_str() == h));
+        if r.active.source == EMBEDDED
             && same_binary
-            && install::current_version(paths).as_deref() == Some(r.version.as_str())
+            && install::current_version(paths).as_deref() == Some(r.active.version.as_str())
             && install::files_match(paths, &r)
         {
             return Ok(None);

@@ -12,9 +12,18 @@ pub fn run(ctx: &Ctx) -> Result<Output> {
     let config = common::load_config(ctx)?;
     let started = service::start(&ctx.paths, &config)?;
     let message = if started.already_running {
-        format!("Already running (pid {}) at {}", started.pid, config.local_url())
+        format!(
+            "Already running (pid {}) at {}",
+            started.pid,
+            config.local_url()
+        )
     } else {
-        format!("Started gateway {} (pid {}) at {}", started.health.version, started.pid, config.local_url())
+        format!(
+            "Started gateway {} (pid {}) at {}",
+            started.health.version,
+            started.pid,
+            config.local_url()
+        )
     };
     Ok(Output {
         report: Report::Start(ServiceReport {

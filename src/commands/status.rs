@@ -27,7 +27,13 @@ pub fn run(ctx: &Ctx) -> Result<Output> {
         Ok(_) => true,
         Err(e) => {
             if paths.token_file().exists() {
-                warnings.push(format!("{e:#}").lines().next().unwrap_or_default().to_string());
+                warnings.push(
+                    format!("{e:#}")
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
             }
             false
         }
@@ -75,7 +81,9 @@ pub fn run(ctx: &Ctx) -> Result<Output> {
         "state",
         match (&service.state, service.pid) {
             (RunState::Running, Some(pid)) => format!("running (pid {pid})"),
-            (RunState::Unhealthy, Some(pid)) => format!("unhealthy (pid {pid} alive, /healthz not answering)"),
+            (RunState::Unhealthy, Some(pid)) => {
+                format!("unhealthy (pid {pid} alive, /healthz not answering)")
+            }
             (RunState::Stopped, _) => "stopped (start with `llm-cli-gateway start`)".into(),
             (RunState::NotInstalled, _) => "not installed".into(),
             (s, _) => format!("{s:?}"),
@@ -90,12 +98,19 @@ pub fn run(ctx: &Ctx) -> Result<Output> {
         if health.ok {
             format!("ok ({} ms)", health.latency_ms.unwrap_or_default())
         } else {
-            format!("no answer ({})", health.error.clone().unwrap_or_else(|| "not ours".into()))
+            format!(
+                "no answer ({})",
+                health.error.clone().unwrap_or_else(|| "not ours".into())
+            )
         },
     ));
     human.push_str(&line(
         "token",
-        if token_configured { format!("configured ({})", paths.token_file().display()) } else { "missing".into() },
+        if token_configured {
+            format!("configured ({})", paths.token_file().display())
+        } else {
+            "missing".into()
+        },
     ));
     human.push_str(&line("log", paths.log_file().display().to_string()));
     for w in &warnings {

@@ -12,14 +12,19 @@ pub fn run(ctx: &Ctx) -> Result<Output> {
     let config = common::load_config(ctx)?;
     let stopped = service::stop(&ctx.paths)?;
     let (changed, message) = match &stopped {
-        Stopped::Stopped { pid, forced: false } => (true, format!("Stopped the gateway (pid {pid})")),
-        Stopped::Stopped { pid, forced: true } => {
-            (true, format!("Stopped the gateway (pid {pid}) with SIGKILL after it ignored SIGTERM"))
+        Stopped::Stopped { pid, forced: false } => {
+            (true, format!("Stopped the gateway (pid {pid})"))
         }
+        Stopped::Stopped { pid, forced: true } => (
+            true,
+            format!("Stopped the gateway (pid {pid}) with SIGKILL after it ignored SIGTERM"),
+        ),
         Stopped::NotRunning => (false, "The gateway is not running".to_string()),
         Stopped::StalePidFile(why) => (
             false,
-            format!("The gateway is not running ({why}); removed the stale pid file without signalling anything"),
+            format!(
+                "The gateway is not running ({why}); removed the stale pid file without signalling anything"
+            ),
         ),
     };
     Ok(Output {

@@ -16,7 +16,11 @@ use crate::runtime::service::{self, pidfile};
 pub fn run(ctx: &Ctx, args: &UninstallArgs) -> Result<Output> {
     let paths = &ctx.paths;
     // A dry run must not even create the lock file.
-    let _lock = if args.yes && paths.data_dir.exists() { Some(common::lock(ctx)?) } else { None };
+    let _lock = if args.yes && paths.data_dir.exists() {
+        Some(common::lock(ctx)?)
+    } else {
+        None
+    };
     let receipt = Receipt::load(&paths.receipt_file()).ok().flatten();
     let mut removals = Vec::new();
     if let pidfile::PidState::Running(pf) = pidfile::read(&paths.pid_file()) {
@@ -25,7 +29,10 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> Result<Output> {
             target: format!("pid {} (gateway {})", pf.pid, pf.version),
         });
     }
-    let mut targets: Vec<PathBuf> = receipt.as_ref().map(|r| r.created_paths.clone()).unwrap_or_default();
+    let mut targets: Vec<PathBuf> = receipt
+        .as_ref()
+        .map(|r| r.created_paths.clone())
+        .unwrap_or_default();
     // Our own files, whether or not the receipt survived.
     for p in [
         paths.current_link(),
@@ -45,9 +52,16 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> Result<Output> {
     }
     // Files before the directories that hold them; deepest first.
     targets.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
-    let existing: Vec<PathBuf> = targets.into_iter().filter(|p| p.symlink_metadata().is_ok()).collect();
+    let existing: Vec<PathBuf> = targets
+        .into_iter()
+        .filter(|p| p.symlink_metadata().is_ok())
+        .collect();
     for p in &existing {
-        let kind = if p.is_dir() && !p.is_symlink() { "directory" } else { "file" };
+        let kind = if p.is_dir() && !p.is_symlink() {
+            "directory"
+        } else {
+            "file"
+        };
         removals.push(Removal {
             kind: kind.into(),
             target: p.display().to_string(),
@@ -61,7 +75,8 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> Result<Output> {
         let mut human = if removals.is_empty() {
             "Nothing to remove: llm-cli-gateway is not installed here.\n".to_string()
         } else {
-            "Dry run: nothing was changed. `llm-cli-gateway uninstall --yes` would remove:\n".to_string()
+            "Dry run: nothing was changed. `llm-cli-gateway uninstall --yes` would remove:\n"
+                .to_string()
         };
         for r in &removals {
             human.push_str(&format!("  {:<9} {}\n", r.kind, r.target));
@@ -99,7 +114,10 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> Result<Output> {
     }
     let changed = !removals.is_empty();
     let human = if changed {
-        format!("Removed llm-cli-gateway ({} items). Provider credentials and client configs were not touched.\n", removals.len())
+        format!(
+            "Removed llm-cli-gateway ({} items). Provider credentials and client configs were not touched.\n",
+            removals.len()
+        )
     } else {
         "Nothing to remove: llm-cli-gateway is not installed here.\n".to_string()
     };

@@ -50,14 +50,22 @@ impl Access {
             .collect();
         if let Some(public) = &config.public_url {
             if let Some((scheme, rest)) = public.split_once("://") {
-                let authority = rest.split('/').next().unwrap_or_default().to_ascii_lowercase();
+                let authority = rest
+                    .split('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
                 if !authority.is_empty() {
                     hosts.push(authority.clone());
                     origins.push(format!("{scheme}://{authority}"));
                 }
             }
         }
-        Self { hosts, origins, token }
+        Self {
+            hosts,
+            origins,
+            token,
+        }
     }
 
     fn host_ok(&self, headers: &HeaderMap) -> bool {
@@ -78,23 +86,40 @@ impl Access {
     }
 
     fn token_ok(&self, headers: &HeaderMap) -> bool {
-        let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+        let Some(value) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        else {
             return false;
         };
-        let Some((scheme, presented)) = value.split_once(' ') else { return false };
+        let Some((scheme, presented)) = value.split_once(' ') else {
+            return false;
+        };
         scheme.eq_ignore_ascii_case("bearer")
             && constant_time_eq(presented.trim().as_bytes(), self.token.expose().as_bytes())
     }
 }
 
-async fn check_host_origin(State(access): State<Arc<Access>>, req: Request, next: Next) -> Response {
+async fn check_host_origin(
+    State(access): State<Arc<Access>>,
+    req: Request,
+    next: Next,
+) -> Response {
     if !access.host_ok(req.headers()) {
         tracing::warn!("refused request with foreign Host header");
-        return error(StatusCode::FORBIDDEN, "forbidden", "Host header is not an allowed address of this gateway");
+        return error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Host header is not an allowed address of this gateway",
+        );
     }
     if !access.origin_ok(req.headers()) {
         tracing::warn!("refused request with foreign Origin header");
-        return error(StatusCode::FORBIDDEN, "forbidden", "Origin is not allowed to use this gateway");
+        return error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Origin is not allowed to use this gateway",
+        );
     }
     next.run(req).await
 }
@@ -136,7 +161,11 @@ async fn healthz() -> Response {
 }
 
 /// The whole HTTP app: `/healthz` and the MCP endpoint at `config.path`.
-pub fn router(config: &Config, token: Token, shutdown: tokio_util::sync::CancellationToken) -> Router {
+pub fn router(
+    config: &Config,
+    token: Token,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> Router {
     let access = Arc::new(Access::new(config, token));
     let mcp_config = StreamableHttpServerConfig::default()
         // Host/Origin are enforced by our own middleware for every route, with the
@@ -144,7 +173,11 @@ pub fn router(config: &Config, token: Token, shutdown: tokio_util::sync::Cancell
         .disable_allowed_hosts()
         .with_cancellation_token(shutdown);
     let mcp: StreamableHttpService<server::Gateway, LocalSessionManager> =
-        StreamableHttpService::new(|| Ok(server::Gateway::new()), Default::default(), mcp_config);
+        StreamableHttpService::new(
+            || Ok(server::Gateway::new()),
+            Default::default(),
+            mcp_config,
+        );
     let mcp_routes = Router::new()
         .nest_service(&config.path, mcp)
         .layer(middleware::from_fn_with_state(access.clone(), check_token));

@@ -20,13 +20,21 @@ pub struct Assembled {
     pub manifest: Manifest,
 }
 
-pub fn assemble(binary: &Path, out: &Path, version: &str, target: &str, base_url: Option<&str>) -> Result<Assembled> {
-    semver::Version::parse(version).map_err(|e| anyhow::anyhow!("--version {version:?} is not a semantic version: {e}"))?;
+pub fn assemble(
+    binary: &Path,
+    out: &Path,
+    version: &str,
+    target: &str,
+    base_url: Option<&str>,
+) -> Result<Assembled> {
+    semver::Version::parse(version)
+        .map_err(|e| anyhow::anyhow!("--version {version:?} is not a semantic version: {e}"))?;
     std::fs::create_dir_all(out).with_context(|| format!("could not create {}", out.display()))?;
     let bundle_path = write_bundle(out, version, target, &standard_inputs(binary, target)?)?;
     let bin_name = binary_file_name(version, target);
     let bin_path = out.join(&bin_name);
-    std::fs::copy(binary, &bin_path).with_context(|| format!("could not copy {}", binary.display()))?;
+    std::fs::copy(binary, &bin_path)
+        .with_context(|| format!("could not copy {}", binary.display()))?;
     crate::runtime::fsutil::set_mode(&bin_path, 0o755)?;
 
     let url = |name: &str| match base_url {
@@ -35,7 +43,10 @@ pub fn assemble(binary: &Path, out: &Path, version: &str, target: &str, base_url
     };
     let manifest_path = out.join(MANIFEST_FILE);
     let mut m = if manifest_path.exists() {
-        let existing = Manifest::parse(&std::fs::read_to_string(&manifest_path)?, &manifest_path.display().to_string())?;
+        let existing = Manifest::parse(
+            &std::fs::read_to_string(&manifest_path)?,
+            &manifest_path.display().to_string(),
+        )?;
         if existing.version != version {
             bail!(
                 "{} is for version {}, not {version}; use a fresh --out directory per release",
@@ -64,7 +75,10 @@ pub fn assemble(binary: &Path, out: &Path, version: &str, target: &str, base_url
     } else {
         Checksums::default()
     };
-    for (kind, path) in [(ArtifactKind::Bundle, &bundle_path), (ArtifactKind::Binary, &bin_path)] {
+    for (kind, path) in [
+        (ArtifactKind::Bundle, &bundle_path),
+        (ArtifactKind::Binary, &bin_path),
+    ] {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let sha = sha256_file(path)?;
         let size = std::fs::metadata(path)?.len();
@@ -81,11 +95,17 @@ pub fn assemble(binary: &Path, out: &Path, version: &str, target: &str, base_url
     }
     m.artifacts.sort_by(|a, b| a.name.cmp(&b.name));
     let value = serde_json::to_value(&m)?;
-    manifest::validate_value(&value).context("the assembled manifest fails release-manifest.schema.json")?;
+    manifest::validate_value(&value)
+        .context("the assembled manifest fails release-manifest.schema.json")?;
     crate::runtime::fsutil::write_atomic("checksums", &sums_path, sums.render().as_bytes(), 0o644)?;
     let mut text = serde_json::to_string_pretty(&m)?;
     text.push('\n');
-    crate::runtime::fsutil::write_atomic("release manifest", &manifest_path, text.as_bytes(), 0o644)?;
+    crate::runtime::fsutil::write_atomic(
+        "release manifest",
+        &manifest_path,
+        text.as_bytes(),
+        0o644,
+    )?;
     Ok(Assembled {
         dir: out.to_path_buf(),
         bundle: bundle_path,

@@ -30,7 +30,11 @@ pub fn bundle_file_name(version: &str, target: &str) -> String {
 }
 
 pub fn binary_file_name(version: &str, target: &str) -> String {
-    let ext = if target.contains("windows") { ".exe" } else { "" };
+    let ext = if target.contains("windows") {
+        ".exe"
+    } else {
+        ""
+    };
     format!("{PRODUCT}-{version}-{target}{ext}")
 }
 
@@ -62,19 +66,33 @@ impl BundleManifest {
         let m: BundleManifest = serde_json::from_slice(bytes)
             .map_err(|e| anyhow::anyhow!("bundle.json is malformed: {e}"))?;
         if m.schema_version != 1 {
-            bail!("bundle.json has schema_version {}, this version understands 1\nhelp: upgrade the bootstrapper", m.schema_version);
+            bail!(
+                "bundle.json has schema_version {}, this version understands 1\nhelp: upgrade the bootstrapper",
+                m.schema_version
+            );
         }
         if m.name != PRODUCT {
-            bail!("bundle.json names product {:?}, expected {PRODUCT:?}", m.name);
+            bail!(
+                "bundle.json names product {:?}, expected {PRODUCT:?}",
+                m.name
+            );
         }
-        semver::Version::parse(&m.version)
-            .map_err(|e| anyhow::anyhow!("bundle.json has an invalid version {:?}: {e}", m.version))?;
+        semver::Version::parse(&m.version).map_err(|e| {
+            anyhow::anyhow!("bundle.json has an invalid version {:?}: {e}", m.version)
+        })?;
         if !m.files.iter().any(|f| f.path == m.entrypoint) {
-            bail!("bundle.json names entrypoint {:?} but does not list that file", m.entrypoint);
+            bail!(
+                "bundle.json names entrypoint {:?} but does not list that file",
+                m.entrypoint
+            );
         }
         for f in &m.files {
             if f.mode != "0755" && f.mode != "0644" {
-                bail!("bundle.json gives {} mode {:?}; only 0755 and 0644 are allowed", f.path, f.mode);
+                bail!(
+                    "bundle.json gives {} mode {:?}; only 0755 and 0644 are allowed",
+                    f.path,
+                    f.mode
+                );
             }
             crate::release::checksums::Sha256Hex::parse(&f.sha256)
                 .map_err(|e| anyhow::anyhow!("bundle.json entry {}: {e}", f.path))?;
@@ -109,8 +127,19 @@ pub fn standard_inputs(binary: &Path, target: &str) -> Result<Vec<BundleInput>> 
 }
 
 /// Writes a bundle archive for `inputs` into `out_dir` and returns its path.
-pub fn write_bundle(out_dir: &Path, version: &str, target: &str, inputs: &[BundleInput]) -> Result<PathBuf> {
-    write_bundle_with(out_dir, version, target, inputs, flate2::Compression::best())
+pub fn write_bundle(
+    out_dir: &Path,
+    version: &str,
+    target: &str,
+    inputs: &[BundleInput],
+) -> Result<PathBuf> {
+    write_bundle_with(
+        out_dir,
+        version,
+        target,
+        inputs,
+        flate2::Compression::best(),
+    )
 }
 
 /// As [`write_bundle`] with a chosen compression level; the embedded bundle that `setup`
@@ -142,12 +171,17 @@ pub fn write_bundle_with(
     json.push(b'\n');
     let mut entries: Vec<(String, &[u8], u32)> = vec![(BUNDLE_JSON.into(), &json, 0o644)];
     for i in inputs {
-        entries.push((i.path.clone(), &i.bytes, if i.executable { 0o755 } else { 0o644 }));
+        entries.push((
+            i.path.clone(),
+            &i.bytes,
+            if i.executable { 0o755 } else { 0o644 },
+        ));
     }
     entries.sort_by(|a, b| a.0.cmp(&b.0));
 
     let dest = out_dir.join(bundle_file_name(version, target));
-    let file = std::fs::File::create(&dest).with_context(|| format!("could not create {}", dest.display()))?;
+    let file = std::fs::File::create(&dest)
+        .with_context(|| format!("could not create {}", dest.display()))?;
     let gz = flate2::write::GzEncoder::new(std::io::BufWriter::new(file), level);
     let mut tar = tar::Builder::new(gz);
     let mut dirs_done: Vec<String> = Vec::new();
@@ -222,7 +256,13 @@ mod tests {
         assert!(BundleManifest::parse(ok.as_bytes()).is_ok());
         assert!(BundleManifest::parse(ok.replace("\"0755\"", "\"4755\"").as_bytes()).is_err());
         assert!(BundleManifest::parse(ok.replace("\"1.0.0\"", "\"one\"").as_bytes()).is_err());
-        assert!(BundleManifest::parse(ok.replace("\"entrypoint\":\"bin/x\"", "\"entrypoint\":\"bin/y\"").as_bytes()).is_err());
+        assert!(
+            BundleManifest::parse(
+                ok.replace("\"entrypoint\":\"bin/x\"", "\"entrypoint\":\"bin/y\"")
+                    .as_bytes()
+            )
+            .is_err()
+        );
         assert!(BundleManifest::parse(good.as_bytes()).is_err());
         assert!(BundleManifest::parse(b"{").is_err());
     }

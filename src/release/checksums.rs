@@ -57,7 +57,10 @@ impl Checksums {
     }
 
     pub fn get(&self, file_name: &str) -> Option<&Sha256Hex> {
-        self.entries.iter().find(|(n, _)| n == file_name).map(|(_, h)| h)
+        self.entries
+            .iter()
+            .find(|(n, _)| n == file_name)
+            .map(|(_, h)| h)
     }
 
     pub fn render(&self) -> String {

@@ -123,7 +123,8 @@ impl Fetcher {
             Ok(())
         })
         .await?;
-        String::from_utf8(buf).map_err(|_| anyhow::anyhow!("the {role} at {} is not UTF-8 text", source.display()))
+        String::from_utf8(buf)
+            .map_err(|_| anyhow::anyhow!("the {role} at {} is not UTF-8 text", source.display()))
     }
 
     /// Downloads `source` to `dest`, hashing in the same pass; renames into place only when
@@ -160,8 +161,9 @@ impl Fetcher {
                 }
                 .into());
             }
-            std::fs::rename(&partial, dest)
-                .with_context(|| format!("could not move the verified file to {}", dest.display()))?;
+            std::fs::rename(&partial, dest).with_context(|| {
+                format!("could not move the verified file to {}", dest.display())
+            })?;
             Ok(VerifiedFile {
                 path: dest.to_path_buf(),
                 sha256: expected.clone(),
@@ -191,7 +193,11 @@ impl Fetcher {
                     .with_context(|| format!("could not open the {role} at {}", path.display()))?;
                 let total = f.metadata().ok().map(|m| m.len());
                 if total.is_some_and(|t| t > max) {
-                    bail!("the {role} at {} is larger than the {} MiB limit", path.display(), max >> 20);
+                    bail!(
+                        "the {role} at {} is larger than the {} MiB limit",
+                        path.display(),
+                        max >> 20
+                    );
                 }
                 progress.start(&source.display(), total);
                 let mut buf = vec![0u8; 1 << 20];
@@ -228,7 +234,10 @@ impl Fetcher {
                 }
                 let total = resp.content_length();
                 if total.is_some_and(|t| t > max) {
-                    bail!("the {role} at {url} is larger than the {} MiB limit", max >> 20);
+                    bail!(
+                        "the {role} at {url} is larger than the {} MiB limit",
+                        max >> 20
+                    );
                 }
                 progress.start(url, total);
                 let mut received = 0u64;
@@ -250,7 +259,10 @@ impl Fetcher {
                     let Some(chunk) = chunk else { break };
                     received += chunk.len() as u64;
                     if received > max {
-                        bail!("the {role} at {url} is larger than the {} MiB limit", max >> 20);
+                        bail!(
+                            "the {role} at {url} is larger than the {} MiB limit",
+                            max >> 20
+                        );
                     }
                     sink(&chunk)?;
                     progress.advance(chunk.len() as u64);
@@ -258,7 +270,9 @@ impl Fetcher {
                 progress.finish();
                 if let Some(t) = total {
                     if received != t {
-                        bail!("the download of the {role} from {url} is truncated: got {received} of {t} bytes");
+                        bail!(
+                            "the download of the {role} from {url} is truncated: got {received} of {t} bytes"
+                        );
                     }
                 }
                 Ok(())
@@ -282,14 +296,18 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 pub fn partial_path(dest: &Path) -> PathBuf {
-    let mut name = dest.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = dest
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".partial");
     dest.with_file_name(name)
 }
 
 /// Hashes a file already on disk.
 pub fn sha256_file(path: &Path) -> Result<Sha256Hex> {
-    let mut f = std::fs::File::open(path).with_context(|| format!("could not open {}", path.display()))?;
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("could not open {}", path.display()))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -312,9 +330,18 @@ mod tests {
 
     #[test]
     fn source_names() {
-        assert_eq!(Source::parse("http://h/a/b.tgz?x=1").file_name().as_deref(), Some("b.tgz"));
-        assert_eq!(Source::parse("file:///tmp/x.tgz"), Source::Path("/tmp/x.tgz".into()));
-        assert_eq!(Source::parse("rel/x.tgz").file_name().as_deref(), Some("x.tgz"));
+        assert_eq!(
+            Source::parse("http://h/a/b.tgz?x=1").file_name().as_deref(),
+            Some("b.tgz")
+        );
+        assert_eq!(
+            Source::parse("file:///tmp/x.tgz"),
+            Source::Path("/tmp/x.tgz".into())
+        );
+        assert_eq!(
+            Source::parse("rel/x.tgz").file_name().as_deref(),
+            Some("x.tgz")
+        );
         assert_eq!(Source::parse("http://h/").file_name(), None);
     }
 

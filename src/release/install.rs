@@ -58,7 +58,9 @@ pub fn stage(paths: &Paths, bundle: &VerifiedFile, expected_target: &str) -> Res
     };
     let manifest_path = dir.join(BUNDLE_JSON);
     if !manifest_path.is_file() {
-        bail!("the bundle has no bundle.json at its top level; it is not an llm-cli-gateway bundle");
+        bail!(
+            "the bundle has no bundle.json at its top level; it is not an llm-cli-gateway bundle"
+        );
     }
     let manifest = BundleManifest::parse(&std::fs::read(&manifest_path)?)?;
     if manifest.target != expected_target {
@@ -67,8 +69,11 @@ pub fn stage(paths: &Paths, bundle: &VerifiedFile, expected_target: &str) -> Res
             manifest.target
         );
     }
-    let listed: BTreeMap<&str, &crate::release::bundle::BundleFile> =
-        manifest.files.iter().map(|f| (f.path.as_str(), f)).collect();
+    let listed: BTreeMap<&str, &crate::release::bundle::BundleFile> = manifest
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f))
+        .collect();
     for (path, _) in &unpacked.files {
         if path != BUNDLE_JSON && !listed.contains_key(path.as_str()) {
             bail!("the bundle holds {path:?}, which bundle.json does not list");
@@ -79,9 +84,15 @@ pub fn stage(paths: &Paths, bundle: &VerifiedFile, expected_target: &str) -> Res
         let on_disk = dir.join(&f.path);
         if !on_disk.is_file() {
             if f.path == manifest.entrypoint {
-                bail!("the bundle's entrypoint {:?} is missing from the archive", f.path);
+                bail!(
+                    "the bundle's entrypoint {:?} is missing from the archive",
+                    f.path
+                );
             }
-            bail!("bundle.json lists {:?}, which the archive does not contain", f.path);
+            bail!(
+                "bundle.json lists {:?}, which the archive does not contain",
+                f.path
+            );
         }
         let actual = sha256_file(&on_disk)?;
         if actual.as_str() != f.sha256.to_ascii_lowercase() {
@@ -105,10 +116,13 @@ pub fn stage(paths: &Paths, bundle: &VerifiedFile, expected_target: &str) -> Res
 pub fn commit(paths: &Paths, mut staged: Staged) -> Result<PathBuf> {
     let dest = paths.version_dir(&staged.manifest.version);
     if dest.exists() {
-        let aside = paths
-            .versions_dir()
-            .join(format!(".old-{}-{}", staged.manifest.version, random_suffix()));
-        std::fs::rename(&dest, &aside).with_context(|| format!("could not move {} aside", dest.display()))?;
+        let aside = paths.versions_dir().join(format!(
+            ".old-{}-{}",
+            staged.manifest.version,
+            random_suffix()
+        ));
+        std::fs::rename(&dest, &aside)
+            .with_context(|| format!("could not move {} aside", dest.display()))?;
         if let Err(e) = std::fs::rename(&staged.dir, &dest) {
             let _ = std::fs::rename(&aside, &dest);
             return Err(e).with_context(|| format!("could not install into {}", dest.display()));
@@ -125,7 +139,9 @@ pub fn commit(paths: &Paths, mut staged: Staged) -> Result<PathBuf> {
 /// Atomically points `current` at `versions/<version>`.
 pub fn switch_current(paths: &Paths, version: &str) -> Result<()> {
     let link = paths.current_link();
-    let tmp = paths.data_dir.join(format!(".current.tmp-{}", std::process::id()));
+    let tmp = paths
+        .data_dir
+        .join(format!(".current.tmp-{}", std::process::id()));
     let _ = crate::runtime::fsutil::remove_path(&tmp);
     #[cfg(unix)]
     std::os::unix::fs::symlink(Path::new("versions").join(version), &tmp)
@@ -165,7 +181,6 @@ pub fn prune(paths: &Paths, keep: &[&str]) -> Result<Vec<PathBuf>> {
     Ok(removed)
 }
 
-
 fn random_suffix() -> String {
     let mut b = [0u8; 4];
     let _ = getrandom::fill(&mut b);
@@ -198,16 +213,16 @@ pub async fn fetch_and_install(
     let receipt = Receipt::load(&paths.receipt_file())?;
     let current = current_version(paths);
     if let Some(r) = &receipt {
-        if r.bundle_sha256 == resolved.sha256.as_str()
-            && current.as_deref() == Some(r.version.as_str())
+        if r.active.bundle_sha256 == resolved.sha256.as_str()
+            && current.as_deref() == Some(r.active.version.as_str())
             && files_match(paths, r)
         {
             return Ok(Outcome {
-                version: r.version.clone(),
+                version: r.active.version.clone(),
                 previous_version: r.previous_version.clone(),
-                sha256: r.bundle_sha256.clone(),
+                sha256: r.active.bundle_sha256.clone(),
                 target: r.target.clone(),
-                path: paths.version_dir(&r.version),
+                path: paths.version_dir(&r.active.version),
                 changed: false,
             });
         }
@@ -223,21 +238,20 @@ pub async fn fetch_and_install(
         .cache_dir()
         .join(format!("{}-{name}", &resolved.sha256.as_str()[..12]));
     let referenced = receipt.as_ref().is_some_and(|r| {
-        r.bundle_cache.as_ref() == Some(&cached)
+        r.active.bundle_cache.as_ref() == Some(&cached)
             || r.previous.as_ref().and_then(|p| p.bundle_cache.as_ref()) == Some(&cached)
     });
     let verified = fetcher
         .download_verified(&resolved.source, &resolved.sha256, &cached, progress)
         .await?;
-    let staged = stage(paths, &verified, HOST_TARGET).and_then(|staged| {
-        match &resolved.manifest_version {
+    let staged =
+        stage(paths, &verified, HOST_TARGET).and_then(|staged| match &resolved.manifest_version {
             Some(mv) if *mv != staged.manifest.version => bail!(
                 "the release manifest says version {mv}, but the bundle's bundle.json says {}",
                 staged.manifest.version
             ),
             _ => Ok(staged),
-        }
-    });
+        });
     let staged = match staged {
         Ok(s) => s,
         Err(e) => {
@@ -263,18 +277,21 @@ pub async fn fetch_and_install(
         service_backend: crate::runtime::service::PROCESS_BACKEND.into(),
         ..Default::default()
     });
-    let old = r.active();
-    r.previous = previous.as_ref().filter(|p| **p == old.version).map(|_| old);
+    let old = r.active.clone();
+    r.previous = previous
+        .as_ref()
+        .filter(|p| **p == old.version)
+        .map(|_| old);
     r.previous_version = previous.clone();
     r.target = target.clone();
-    r.set_active(crate::runtime::receipt::VersionRecord {
+    r.active = crate::runtime::receipt::VersionRecord {
         version: version.clone(),
         source: source_label.to_string(),
         bundle_sha256: verified.sha256.to_string(),
         bundle_cache: Some(cached),
         files,
         installed_at: now_rfc3339(),
-    });
+    };
     r.record_created(created);
     r.record_created(paths.state_dirs());
     r.record_created([paths.current_link(), paths.receipt_file()]);
@@ -292,11 +309,13 @@ pub async fn fetch_and_install(
 
 /// Whether the installed files of the receipt's version still hash as recorded.
 pub fn files_match(paths: &Paths, receipt: &crate::runtime::receipt::Receipt) -> bool {
-    let dir = paths.version_dir(&receipt.version);
-    !receipt.files.is_empty()
-        && receipt.files.iter().all(|(rel, sha)| {
-            sha256_file(&dir.join(rel)).is_ok_and(|h| h.as_str() == sha)
-        })
+    let dir = paths.version_dir(&receipt.active.version);
+    !receipt.active.files.is_empty()
+        && receipt
+            .active
+            .files
+            .iter()
+            .all(|(rel, sha)| sha256_file(&dir.join(rel)).is_ok_and(|h| h.as_str() == sha))
 }
 
 /// The active version and its gateway binary, from `current` and its `bundle.json`.
@@ -324,10 +343,13 @@ pub fn installed_binary(paths: &Paths) -> Result<(String, PathBuf)> {
 
 /// Removes cached archives that neither the active nor the previous version needs.
 fn prune_cache(paths: &Paths, r: &crate::runtime::receipt::Receipt) {
-    let keep: Vec<&PathBuf> = [r.bundle_cache.as_ref(), r.previous.as_ref().and_then(|p| p.bundle_cache.as_ref())]
-        .into_iter()
-        .flatten()
-        .collect();
+    let keep: Vec<&PathBuf> = [
+        r.active.bundle_cache.as_ref(),
+        r.previous.as_ref().and_then(|p| p.bundle_cache.as_ref()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     if let Ok(entries) = std::fs::read_dir(paths.cache_dir()) {
         for e in entries.flatten() {
             if !keep.contains(&&e.path()) {

@@ -48,17 +48,23 @@ impl Manifest {
     pub fn parse(text: &str, source: &str) -> Result<Self> {
         let value: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| anyhow::anyhow!("the release manifest from {source} is not JSON: {e}"))?;
-        validate_value(&value)
-            .map_err(|e| anyhow::anyhow!("the release manifest from {source} fails its schema:\n{e}"))?;
+        validate_value(&value).map_err(|e| {
+            anyhow::anyhow!("the release manifest from {source} fails its schema:\n{e}")
+        })?;
         let manifest: Manifest = serde_json::from_value(value)?;
         if semver::Version::parse(&manifest.version).is_err() {
-            bail!("the release manifest from {source} has an invalid version {:?}", manifest.version);
+            bail!(
+                "the release manifest from {source} has an invalid version {:?}",
+                manifest.version
+            );
         }
         Ok(manifest)
     }
 
     pub fn find(&self, kind: ArtifactKind, target: &str) -> Option<&Artifact> {
-        self.artifacts.iter().find(|a| a.kind == kind && a.target == target)
+        self.artifacts
+            .iter()
+            .find(|a| a.kind == kind && a.target == target)
     }
 
     pub fn find_by_name(&self, name: &str) -> Option<&Artifact> {
@@ -82,7 +88,13 @@ pub fn validate_value(value: &serde_json::Value) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("release-manifest.schema.json is invalid: {e}"))?;
     let errors: Vec<String> = validator
         .iter_errors(value)
-        .map(|e| format!("  at {}: {}", pointer_or_root(&e.instance_path().to_string()), e))
+        .map(|e| {
+            format!(
+                "  at {}: {}",
+                pointer_or_root(&e.instance_path().to_string()),
+                e
+            )
+        })
         .collect();
     if errors.is_empty() {
         Ok(())
@@ -122,8 +134,14 @@ mod tests {
     #[test]
     fn accepts_valid_and_finds_artifacts() {
         let m = Manifest::parse(&sample().to_string(), "test").unwrap();
-        assert!(m.find(ArtifactKind::Bundle, "x86_64-unknown-linux-gnu").is_some());
-        assert!(m.find(ArtifactKind::Binary, "x86_64-unknown-linux-gnu").is_none());
+        assert!(
+            m.find(ArtifactKind::Bundle, "x86_64-unknown-linux-gnu")
+                .is_some()
+        );
+        assert!(
+            m.find(ArtifactKind::Binary, "x86_64-unknown-linux-gnu")
+                .is_none()
+        );
     }
 
     #[test]
@@ -131,7 +149,9 @@ mod tests {
         let mut v = sample();
         v["artifacts"][0]["sha256"] = "zz".into();
         v["version"] = "v1".into();
-        let err = Manifest::parse(&v.to_string(), "test").unwrap_err().to_string();
+        let err = Manifest::parse(&v.to_string(), "test")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("/artifacts/0/sha256"), "{err}");
         assert!(err.contains("/version"), "{err}");
         let mut v = sample();
@@ -142,7 +162,10 @@ mod tests {
 
     #[test]
     fn resolves_relative_urls() {
-        assert_eq!(resolve_url("http://h:1/r/release-manifest.json", "b.tgz"), "http://h:1/r/b.tgz");
+        assert_eq!(
+            resolve_url("http://h:1/r/release-manifest.json", "b.tgz"),
+            "http://h:1/r/b.tgz"
+        );
         assert_eq!(resolve_url("http://h/x", "https://o/b"), "https://o/b");
         assert_eq!(resolve_url("/tmp/r/release-manifest.json", "b"), "/tmp/r/b");
     }

@@ -18,7 +18,11 @@ pub struct Resolved {
     pub manifest_version: Option<String>,
 }
 
-pub async fn resolve(fetcher: &Fetcher, source: Option<&str>, args: &ChecksumArgs) -> Result<Resolved> {
+pub async fn resolve(
+    fetcher: &Fetcher,
+    source: Option<&str>,
+    args: &ChecksumArgs,
+) -> Result<Resolved> {
     if args.sha256.is_none() && args.checksums.is_none() && args.manifest.is_none() {
         bail!(crate::error::coded(
             "checksum-required",
@@ -55,7 +59,11 @@ pub async fn resolve(fetcher: &Fetcher, source: Option<&str>, args: &ChecksumArg
             })?,
         };
         if artifact.kind != ArtifactKind::Bundle {
-            bail!("{} is a {:?} artifact, not a bundle", artifact.name, artifact.kind);
+            bail!(
+                "{} is a {:?} artifact, not a bundle",
+                artifact.name,
+                artifact.kind
+            );
         }
         if artifact.target != HOST_TARGET {
             bail!(
@@ -64,7 +72,10 @@ pub async fn resolve(fetcher: &Fetcher, source: Option<&str>, args: &ChecksumArg
                 artifact.target
             );
         }
-        expected.push((format!("manifest {murl}"), Sha256Hex::parse(&artifact.sha256)?));
+        expected.push((
+            format!("manifest {murl}"),
+            Sha256Hex::parse(&artifact.sha256)?,
+        ));
         if source.is_none() {
             source = Some(Source::parse(&resolve_url(murl, &artifact.url)));
         }
@@ -72,10 +83,17 @@ pub async fn resolve(fetcher: &Fetcher, source: Option<&str>, args: &ChecksumArg
         // The manifest names its checksums file: it must agree too.
         let sums_url = resolve_url(murl, &m.checksums.url);
         if args.checksums.as_deref() != Some(sums_url.as_str()) {
-            let sums = Checksums::parse(&fetcher.fetch_text(&Source::parse(&sums_url), "SHA256SUMS").await?)?;
+            let sums = Checksums::parse(
+                &fetcher
+                    .fetch_text(&Source::parse(&sums_url), "SHA256SUMS")
+                    .await?,
+            )?;
             match sums.get(&artifact.name) {
                 Some(h) => expected.push((format!("SHA256SUMS {sums_url}"), h.clone())),
-                None => bail!("{sums_url} does not list {}, which the manifest names", artifact.name),
+                None => bail!(
+                    "{sums_url} does not list {}, which the manifest names",
+                    artifact.name
+                ),
             }
         }
     }
@@ -83,11 +101,18 @@ pub async fn resolve(fetcher: &Fetcher, source: Option<&str>, args: &ChecksumArg
         bail!("no bundle given: pass a bundle URL or path, or --manifest URL");
     };
     if let Some(curl) = &args.checksums {
-        let name = source
-            .file_name()
-            .ok_or_else(|| anyhow::anyhow!("cannot tell the bundle's file name from {}", source.display()))?;
-        let sums = Checksums::parse(&fetcher.fetch_text(&Source::parse(curl), "SHA256SUMS").await?)
-            .map_err(|e| anyhow::anyhow!("{curl}: {e}"))?;
+        let name = source.file_name().ok_or_else(|| {
+            anyhow::anyhow!(
+                "cannot tell the bundle's file name from {}",
+                source.display()
+            )
+        })?;
+        let sums = Checksums::parse(
+            &fetcher
+                .fetch_text(&Source::parse(curl), "SHA256SUMS")
+                .await?,
+        )
+        .map_err(|e| anyhow::anyhow!("{curl}: {e}"))?;
         let h = sums
             .get(&name)
             .ok_or_else(|| anyhow::anyhow!("{curl} does not list {name:?}\nhelp: check that the bundle and SHA256SUMS are from the same release"))?;

@@ -52,7 +52,10 @@ pub fn unpack_tar_gz(archive: &Path, dest: &Path, limits: Limits) -> Result<Unpa
     for (index, entry) in entries.enumerate() {
         let mut entry = entry.map_err(|e| bad_archive(archive, e))?;
         if index >= limits.max_entries {
-            bail!("the bundle has more than {} entries; refusing it as a decompression bomb", limits.max_entries);
+            bail!(
+                "the bundle has more than {} entries; refusing it as a decompression bomb",
+                limits.max_entries
+            );
         }
         let raw = entry.path_bytes().into_owned();
         let name = String::from_utf8_lossy(&raw).into_owned();
@@ -74,7 +77,9 @@ pub fn unpack_tar_gz(archive: &Path, dest: &Path, limits: Limits) -> Result<Unpa
                     .write(true)
                     .create_new(true)
                     .open(&target)
-                    .with_context(|| format!("bundle entry {name:?} appears twice or cannot be written"))?;
+                    .with_context(|| {
+                        format!("bundle entry {name:?} appears twice or cannot be written")
+                    })?;
                 let remaining = limits.max_bytes - out.total_bytes;
                 let copied = std::io::copy(&mut (&mut entry).take(remaining + 1), &mut f)
                     .map_err(|e| bad_archive(archive, e))?;
@@ -97,7 +102,11 @@ pub fn unpack_tar_gz(archive: &Path, dest: &Path, limits: Limits) -> Result<Unpa
                     .unwrap_or_default();
                 bail!(
                     "bundle entry {name:?} is a {} to {link:?}; bundles may hold only regular files and directories",
-                    if kind == tar::EntryType::Symlink { "symlink" } else { "hard link" }
+                    if kind == tar::EntryType::Symlink {
+                        "symlink"
+                    } else {
+                        "hard link"
+                    }
                 );
             }
             tar::EntryType::XGlobalHeader | tar::EntryType::XHeader => {}
@@ -111,7 +120,10 @@ pub fn unpack_tar_gz(archive: &Path, dest: &Path, limits: Limits) -> Result<Unpa
 }
 
 fn bad_archive(archive: &Path, e: std::io::Error) -> anyhow::Error {
-    anyhow::anyhow!("the bundle {} is not a valid .tar.gz: {e}", archive.display())
+    anyhow::anyhow!(
+        "the bundle {} is not a valid .tar.gz: {e}",
+        archive.display()
+    )
 }
 
 /// Accepts only plain relative names made of normal components.
@@ -124,9 +136,13 @@ pub fn safe_relative_path(name: &str) -> Result<PathBuf> {
         match comp {
             Component::Normal(c) => out.push(c),
             Component::CurDir => {}
-            Component::ParentDir => bail!("bundle entry {name:?} contains '..'; refusing to write outside the install directory"),
+            Component::ParentDir => bail!(
+                "bundle entry {name:?} contains '..'; refusing to write outside the install directory"
+            ),
             Component::RootDir | Component::Prefix(_) => {
-                bail!("bundle entry {name:?} is an absolute path; bundles may hold only relative paths")
+                bail!(
+                    "bundle entry {name:?} is an absolute path; bundles may hold only relative paths"
+                )
             }
         }
     }

@@ -172,7 +172,10 @@ mod tests {
         assert_eq!(Config::load(&p).unwrap().unwrap(), c);
         std::fs::write(&p, "port = 5000\n").unwrap();
         let c = Config::load(&p).unwrap().unwrap();
-        assert_eq!((c.host.as_str(), c.port, c.path.as_str()), ("127.0.0.1", 5000, "/mcp"));
+        assert_eq!(
+            (c.host.as_str(), c.port, c.path.as_str()),
+            ("127.0.0.1", 5000, "/mcp")
+        );
     }
 
     #[test]

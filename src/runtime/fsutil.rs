@@ -33,7 +33,9 @@ pub fn set_mode(_path: &Path, _mode: u32) -> std::io::Result<()> {
 #[cfg(unix)]
 pub fn mode_of(path: &Path) -> Option<u32> {
     use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o7777)
+    fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
 }
 
 #[cfg(not(unix))]
@@ -43,7 +45,8 @@ pub fn mode_of(_path: &Path) -> Option<u32> {
 
 /// Reads a file, naming its role in the error.
 pub fn read_to_string(role: &str, path: &Path) -> Result<String> {
-    fs::read_to_string(path).with_context(|| format!("could not read the {role} at {}", path.display()))
+    fs::read_to_string(path)
+        .with_context(|| format!("could not read the {role} at {}", path.display()))
 }
 
 /// Writes `bytes` to `path` atomically (temp file in the same dir, fsync, rename) with `mode`.

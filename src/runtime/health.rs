@@ -51,19 +51,27 @@ fn probe_inner(authority: &str, timeout: Duration) -> Result<Health, String> {
     write!(s, "GET /healthz HTTP/1.1\r\nHost: {authority}\r\nAccept: application/json\r\nConnection: close\r\n\r\n")
         .map_err(|e| format!("{e}"))?;
     let mut buf = Vec::with_capacity(512);
-    s.take(64 * 1024).read_to_end(&mut buf).map_err(|e| format!("{e}"))?;
+    s.take(64 * 1024)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("{e}"))?;
     let text = String::from_utf8_lossy(&buf);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or("malformed HTTP response")?;
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or("malformed HTTP response")?;
     let status = head.lines().next().unwrap_or_default();
     if !status.contains(" 200 ") && !status.ends_with(" 200") {
         return Err(format!("unexpected answer: {status}"));
     }
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(body)
     } else {
         body.to_string()
     };
-    let health: Health = serde_json::from_str(&body).map_err(|e| format!("not our gateway ({e})"))?;
+    let health: Health =
+        serde_json::from_str(&body).map_err(|e| format!("not our gateway ({e})"))?;
     if health.name != "llm-cli-gateway" {
         return Err(format!("another service answers there ({})", health.name));
     }
@@ -74,7 +82,9 @@ fn dechunk(body: &str) -> String {
     let mut out = String::new();
     let mut rest = body;
     while let Some((size, after)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
         if n == 0 || after.len() < n {
             break;
         }
@@ -97,7 +107,9 @@ pub fn wait_healthy(
     while start.elapsed() < deadline {
         match probe(authority, Duration::from_millis(500)) {
             Probe::Healthy(h, _) if instance.is_none_or(|i| h.instance == i) => return Ok(h),
-            Probe::Healthy(h, _) => last = format!("a different gateway (pid {}) answers on {authority}", h.pid),
+            Probe::Healthy(h, _) => {
+                last = format!("a different gateway (pid {}) answers on {authority}", h.pid)
+            }
             Probe::Failed(e) => last = e,
         }
         if !alive() {
@@ -123,6 +135,9 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
         drop(l);
-        assert!(matches!(probe(&addr.to_string(), Duration::from_millis(300)), Probe::Failed(_)));
+        assert!(matches!(
+            probe(&addr.to_string(), Duration::from_millis(300)),
+            Probe::Failed(_)
+        ));
     }
 }

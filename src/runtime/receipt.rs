@@ -15,20 +15,12 @@ pub const RECEIPT_SCHEMA_VERSION: u32 = 1;
 pub struct Receipt {
     pub schema_version: u32,
     /// The active version (what `current` points at).
-    pub version: String,
+    #[serde(flatten)]
+    pub active: VersionRecord,
     /// The version that was active before, kept for rollback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_version: Option<String>,
     pub target: String,
-    /// Where the bundle came from (URL, path, or `embedded`).
-    pub source: String,
-    pub bundle_sha256: String,
-    /// The verified archive kept in the cache, for reinstalling without the network.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bundle_cache: Option<PathBuf>,
-    /// Per-file hashes of the active version, relative to its directory.
-    #[serde(default)]
-    pub files: BTreeMap<String, String>,
     pub service_backend: String,
     /// Unit/plist/service definition path, when the backend has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,11 +28,11 @@ pub struct Receipt {
     /// Every path we created, so uninstall removes exactly these.
     #[serde(default)]
     pub created_paths: Vec<PathBuf>,
-    pub installed_at: String,
     /// The record of the previous version, so a rollback restores hashes and cache too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<VersionRecord>,
-    /// Keys written by a newer version survive a rewrite by this one.
+    /// Keys written by a newer version survive a rewrite by this one. Declared last: the
+    /// flattened fields before it take their keys first.
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
 }
@@ -49,43 +41,25 @@ pub struct Receipt {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct VersionRecord {
     pub version: String,
+    /// Where the bundle came from (URL, path, or `embedded`).
     pub source: String,
     pub bundle_sha256: String,
+    /// The verified archive kept in the cache, for reinstalling without the network.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle_cache: Option<PathBuf>,
+    /// Per-file hashes, relative to the version's directory.
     #[serde(default)]
     pub files: BTreeMap<String, String>,
     pub installed_at: String,
 }
 
 impl Receipt {
-    /// The active version's record.
-    pub fn active(&self) -> VersionRecord {
-        VersionRecord {
-            version: self.version.clone(),
-            source: self.source.clone(),
-            bundle_sha256: self.bundle_sha256.clone(),
-            bundle_cache: self.bundle_cache.clone(),
-            files: self.files.clone(),
-            installed_at: self.installed_at.clone(),
-        }
-    }
-
-    /// Makes `record` the active version.
-    pub fn set_active(&mut self, record: VersionRecord) {
-        self.version = record.version;
-        self.source = record.source;
-        self.bundle_sha256 = record.bundle_sha256;
-        self.bundle_cache = record.bundle_cache;
-        self.files = record.files;
-        self.installed_at = record.installed_at;
-    }
-
     /// Swaps active and previous (rollback). Returns false when there is no previous.
     pub fn swap_previous(&mut self) -> bool {
-        let Some(prev) = self.previous.take() else { return false };
-        let active = self.active();
-        self.set_active(prev);
+        let Some(prev) = self.previous.take() else {
+            return false;
+        };
+        let active = std::mem::replace(&mut self.active, prev);
         self.previous_version = Some(active.version.clone());
         self.previous = Some(active);
         true
@@ -174,8 +148,18 @@ mod tests {
         )
         .unwrap();
         let r = Receipt::load(&p).unwrap().unwrap();
+        assert_eq!(r.active.version, "1.0.0");
+        assert_eq!(
+            r.other.len(),
+            1,
+            "only unknown keys land in `other`: {:?}",
+            r.other
+        );
         r.save(&p).unwrap();
-        assert!(std::fs::read_to_string(&p).unwrap().contains("future_key"));
+        let saved: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        assert_eq!(saved["future_key"]["a"], 1);
+        assert_eq!(saved["version"], "1.0.0");
         std::fs::write(&p, "{nope").unwrap();
         assert!(format!("{:#}", Receipt::load(&p).unwrap_err()).contains("corrupt"));
     }

@@ -58,7 +58,10 @@ impl Server {
         for e in std::fs::read_dir(dir).unwrap().flatten() {
             if e.path().is_file() {
                 let name = e.file_name().to_string_lossy().into_owned();
-                self.route(&format!("{prefix}/{name}"), Reply::Ok(std::fs::read(e.path()).unwrap()));
+                self.route(
+                    &format!("{prefix}/{name}"),
+                    Reply::Ok(std::fs::read(e.path()).unwrap()),
+                );
             }
         }
     }
@@ -88,7 +91,12 @@ fn handle(mut conn: TcpStream, routes: &Mutex<HashMap<String, Reply>>, stop: &At
             break;
         }
     }
-    let reply = routes.lock().unwrap().get(&path).cloned().unwrap_or(Reply::Status(404));
+    let reply = routes
+        .lock()
+        .unwrap()
+        .get(&path)
+        .cloned()
+        .unwrap_or(Reply::Status(404));
     let head = |code: u16, len: usize| {
         format!("HTTP/1.1 {code} X\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n")
     };

@@ -68,7 +68,10 @@ impl Home {
     }
 
     pub fn token(&self) -> String {
-        std::fs::read_to_string(self.path().join("auth-token")).unwrap().trim().to_string()
+        std::fs::read_to_string(self.path().join("auth-token"))
+            .unwrap()
+            .trim()
+            .to_string()
     }
 
     pub fn health_url(&self) -> String {
@@ -77,7 +80,9 @@ impl Home {
 
     pub fn supervisor_pid(&self) -> Option<u32> {
         let text = std::fs::read_to_string(self.path().join("run/gateway.pid")).ok()?;
-        serde_json::from_str::<Value>(&text).ok()?["pid"].as_u64().map(|p| p as u32)
+        serde_json::from_str::<Value>(&text).ok()?["pid"]
+            .as_u64()
+            .map(|p| p as u32)
     }
 
     /// Snapshot of every file (path, bytes) under the home, to prove nothing changed.
@@ -90,7 +95,9 @@ impl Home {
 }
 
 fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         let name = e.file_name().to_string_lossy().into_owned();
@@ -99,7 +106,14 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
         }
         let meta = std::fs::symlink_metadata(&p).unwrap();
         if meta.is_symlink() {
-            out.push((p.clone(), std::fs::read_link(&p).unwrap().to_string_lossy().as_bytes().to_vec()));
+            out.push((
+                p.clone(),
+                std::fs::read_link(&p)
+                    .unwrap()
+                    .to_string_lossy()
+                    .as_bytes()
+                    .to_vec(),
+            ));
         } else if meta.is_dir() {
             out.push((p.clone(), vec![]));
             walk(&p, out);
@@ -136,18 +150,28 @@ pub fn parse_one_document(out: &Output) -> Value {
 
 /// Validates against the committed status.schema.json.
 pub fn assert_valid(doc: &Value) {
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("status.schema.json"),
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("status.schema.json"))
+            .unwrap(),
     )
-    .unwrap())
     .unwrap();
     let v = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-    assert!(errors.is_empty(), "document fails status.schema.json: {errors:?}\n{doc:#}");
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "document fails status.schema.json: {errors:?}\n{doc:#}"
+    );
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn stderr(out: &Output) -> String {
@@ -163,13 +187,21 @@ pub fn http_get(url: &str, headers: &[(&str, &str)]) -> Option<(u16, String)> {
     http_request("GET", url, headers, "")
 }
 
-pub fn http_request(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Option<(u16, String)> {
+pub fn http_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://")?;
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let mut s = std::net::TcpStream::connect(authority).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
         req.push_str(&format!("Host: {authority}\r\n"));
     }
@@ -183,7 +215,10 @@ pub fn http_request(method: &str, url: &str, headers: &[(&str, &str)], body: &st
     let _ = s.read_to_end(&mut buf);
     let text = String::from_utf8_lossy(&buf).into_owned();
     let code = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Some((code, body))
 }
 
@@ -200,14 +235,25 @@ pub fn eventually(within: Duration, mut f: impl FnMut() -> bool) -> bool {
 }
 
 pub fn pid_alive(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
-    let state = stat.rsplit(')').next().unwrap_or("").split_whitespace().next().unwrap_or("");
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .next()
+        .unwrap_or("");
     state != "Z" && state != "X"
 }
 
 pub fn host_target() -> String {
     let h = Home::new();
-    h.json(&["status"]).0["target"].as_str().unwrap().to_string()
+    h.json(&["status"]).0["target"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -230,6 +276,9 @@ pub fn pack_release(out: &Path, version: &str, target: Option<&str>) {
         args.push("--target".into());
         args.push(t.into());
     }
-    let o = std::process::Command::new(BIN).args(&args).output().unwrap();
+    let o = std::process::Command::new(BIN)
+        .args(&args)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "pack-release failed: {}", stderr(&o));
 }

@@ -78,7 +78,11 @@ pub fn bundle_json(version: &str, target: &str, files: &[(&str, &[u8], &str)]) -
 pub fn bundle_with(version: &str, target: &str, extra: Vec<Entry>) -> Vec<u8> {
     let bin = b"#!/bin/sh\necho fake gateway\n";
     let mut entries = vec![
-        Entry::file("bundle.json", &bundle_json(version, target, &[("bin/llm-cli-gateway", bin, "0755")]), 0o644),
+        Entry::file(
+            "bundle.json",
+            &bundle_json(version, target, &[("bin/llm-cli-gateway", bin, "0755")]),
+            0o644,
+        ),
         Entry::file("bin/llm-cli-gateway", bin, 0o755),
     ];
     entries.extend(extra);

@@ -42,20 +42,29 @@ pub fn read(path: &Path) -> PidState {
         return PidState::Untrusted(format!("the pid file names pid {}", pf.pid));
     }
     match start_time(pf.pid) {
-        None => PidState::Untrusted(format!("process {} is not running (stale pid file)", pf.pid)),
+        None => PidState::Untrusted(format!(
+            "process {} is not running (stale pid file)",
+            pf.pid
+        )),
         Some(st) if st != pf.start_time => PidState::Untrusted(format!(
             "pid {} now belongs to another process (started at a different time)",
             pf.pid
         )),
-        Some(_) if !is_our_supervisor(pf.pid) => {
-            PidState::Untrusted(format!("pid {} is not an llm-cli-gateway supervisor", pf.pid))
-        }
+        Some(_) if !is_our_supervisor(pf.pid) => PidState::Untrusted(format!(
+            "pid {} is not an llm-cli-gateway supervisor",
+            pf.pid
+        )),
         Some(_) => PidState::Running(pf),
     }
 }
 
 pub fn write(path: &Path, pf: &PidFile) -> anyhow::Result<()> {
-    crate::runtime::fsutil::write_atomic("pid file", path, serde_json::to_string(pf)?.as_bytes(), 0o600)
+    crate::runtime::fsutil::write_atomic(
+        "pid file",
+        path,
+        serde_json::to_string(pf)?.as_bytes(),
+        0o600,
+    )
 }
 
 /// The process's start time, or `None` when it does not exist or is a zombie.
@@ -81,7 +90,11 @@ pub fn start_time(pid: u32) -> Option<String> {
     if !out.status.success() || text.is_empty() || text.ends_with('Z') {
         return None;
     }
-    Some(text.rsplit_once(' ').map(|(a, _)| a.trim().to_string()).unwrap_or(text))
+    Some(
+        text.rsplit_once(' ')
+            .map(|(a, _)| a.trim().to_string())
+            .unwrap_or(text),
+    )
 }
 
 #[cfg(not(unix))]
@@ -106,7 +119,12 @@ fn cmdline(pid: u32) -> Option<Vec<String>> {
         .args(["-o", "command=", "-p", &pid.to_string()])
         .output()
         .ok()?;
-    Some(String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_string).collect())
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+    )
 }
 
 #[cfg(not(unix))]
@@ -144,7 +162,14 @@ mod tests {
         };
         write(&p, &pf).unwrap();
         assert!(matches!(read(&p), PidState::Untrusted(r) if r.contains("not an llm-cli-gateway")));
-        write(&p, &PidFile { start_time: "1".into(), ..pf.clone() }).unwrap();
+        write(
+            &p,
+            &PidFile {
+                start_time: "1".into(),
+                ..pf.clone()
+            },
+        )
+        .unwrap();
         assert!(matches!(read(&p), PidState::Untrusted(r) if r.contains("another process")));
         write(&p, &PidFile { pid: 1, ..pf }).unwrap();
         assert!(matches!(read(&p), PidState::Untrusted(_)));

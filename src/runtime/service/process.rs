@@ -82,7 +82,11 @@ pub fn start(paths: &Paths, config: &Config, bin: &Path, version: &str) -> Resul
             bail!(
                 "the gateway did not become healthy: {why}\nlast lines of {}:\n{}\nhelp: fix the cause above, then run `llm-cli-gateway start`",
                 paths.log_file().display(),
-                if tail.is_empty() { "  (empty)".to_string() } else { tail }
+                if tail.is_empty() {
+                    "  (empty)".to_string()
+                } else {
+                    tail
+                }
             )
         }
     }
@@ -92,7 +96,10 @@ pub fn start(paths: &Paths, config: &Config, bin: &Path, version: &str) -> Resul
 #[derive(Debug, PartialEq)]
 pub enum Stopped {
     /// Stopped the verified process with this pid.
-    Stopped { pid: u32, forced: bool },
+    Stopped {
+        pid: u32,
+        forced: bool,
+    },
     NotRunning,
     /// A pid file was present but untrusted; it was removed without signalling anything.
     StalePidFile(String),
@@ -115,7 +122,10 @@ pub fn stop(paths: &Paths) -> Result<Stopped> {
                 }
             }
             let _ = std::fs::remove_file(paths.pid_file());
-            Ok(Stopped::Stopped { pid: pf.pid, forced })
+            Ok(Stopped::Stopped {
+                pid: pf.pid,
+                forced,
+            })
         }
     }
 }
@@ -146,7 +156,11 @@ fn check_port_free(config: &Config) -> Result<()> {
 }
 
 fn bind_host(host: &str) -> String {
-    if host.contains(':') { format!("[{host}]") } else { host.to_string() }
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
 }
 
 fn rotate_log(log: &Path) {
@@ -157,7 +171,9 @@ fn rotate_log(log: &Path) {
 
 /// The last `n` lines written to `log` since `offset`.
 pub fn log_tail(log: &Path, offset: u64, n: usize) -> String {
-    let Ok(bytes) = std::fs::read(log) else { return String::new() };
+    let Ok(bytes) = std::fs::read(log) else {
+        return String::new();
+    };
     let from = (offset as usize).min(bytes.len());
     let text = String::from_utf8_lossy(&bytes[from..]);
     let lines: Vec<&str> = text.lines().collect();

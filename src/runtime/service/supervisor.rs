@@ -77,7 +77,10 @@ async fn terminate(child: &mut tokio::process::Child) {
         unsafe {
             libc::kill(pid as i32, libc::SIGTERM);
         }
-        if tokio::time::timeout(Duration::from_secs(8), child.wait()).await.is_ok() {
+        if tokio::time::timeout(Duration::from_secs(8), child.wait())
+            .await
+            .is_ok()
+        {
             return;
         }
     }
