@@ -18,7 +18,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[serde(untagged)]
 pub enum Document {
     /// The command ran; `ok` says whether it achieved its goal.
-    Report(Report),
+    Report(Box<Report>),
     /// The command failed before it could report.
     Failure(Failure),
 }

@@ -116,10 +116,9 @@ pub fn restart_onto_current(ctx: &Ctx, config: &Config, previous: Option<&str>) 
             crate::release::install::switch_current(&ctx.paths, prev)?;
             if let Some(mut receipt) =
                 crate::runtime::receipt::Receipt::load(&ctx.paths.receipt_file())?
+                && receipt.swap_previous()
             {
-                if receipt.swap_previous() {
-                    receipt.save(&ctx.paths.receipt_file())?;
-                }
+                receipt.save(&ctx.paths.receipt_file())?;
             }
             service::start(&ctx.paths, config)?;
             Err(e.context(format!("rolled back to {prev}, which is running again")))

@@ -64,7 +64,7 @@ impl Printer {
     pub fn emit(&self, out: Output) -> ExitCode {
         let ok = out.report.ok();
         if self.json {
-            print_json(&Document::Report(out.report));
+            print_json(&Document::Report(Box::new(out.report)));
         } else if !self.quiet || !ok {
             let mut stdout = std::io::stdout().lock();
             let _ = stdout.write_all(out.human.as_bytes());

@@ -91,10 +91,10 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
         common::service_state(&config, &service::Snapshot::take(paths, &config), true)
     } else {
         let version_changed = outcome.as_ref().is_some_and(|o| o.changed);
-        if endpoint_changed || version_changed {
-            if let service::process::Stopped::Stopped { .. } = service::stop(paths)? {
-                actions.push("stopped the running gateway to apply changes".into());
-            }
+        if (endpoint_changed || version_changed)
+            && let service::process::Stopped::Stopped { .. } = service::stop(paths)?
+        {
+            actions.push("stopped the running gateway to apply changes".into());
         }
         ctx.printer.step(format!(
             "Starting the gateway on {} ...",

@@ -103,10 +103,10 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> Result<Output> {
         } else {
             remove_path(p).map(|_| ())
         };
-        if let Err(e) = result {
-            if !is_our_root {
-                failures.push(format!("{}: {e}", p.display()));
-            }
+        if let Err(e) = result
+            && !is_our_root
+        {
+            failures.push(format!("{}: {e}", p.display()));
         }
     }
     if !failures.is_empty() {

@@ -48,17 +48,17 @@ impl Access {
             .iter()
             .flat_map(|n| [format!("http://{n}:{port}"), format!("https://{n}:{port}")])
             .collect();
-        if let Some(public) = &config.public_url {
-            if let Some((scheme, rest)) = public.split_once("://") {
-                let authority = rest
-                    .split('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
-                if !authority.is_empty() {
-                    hosts.push(authority.clone());
-                    origins.push(format!("{scheme}://{authority}"));
-                }
+        if let Some(public) = &config.public_url
+            && let Some((scheme, rest)) = public.split_once("://")
+        {
+            let authority = rest
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            if !authority.is_empty() {
+                hosts.push(authority.clone());
+                origins.push(format!("{scheme}://{authority}"));
             }
         }
         Self {

@@ -268,12 +268,12 @@ impl Fetcher {
                     progress.advance(chunk.len() as u64);
                 }
                 progress.finish();
-                if let Some(t) = total {
-                    if received != t {
-                        bail!(
-                            "the download of the {role} from {url} is truncated: got {received} of {t} bytes"
-                        );
-                    }
+                if let Some(t) = total
+                    && received != t
+                {
+                    bail!(
+                        "the download of the {role} from {url} is truncated: got {received} of {t} bytes"
+                    );
                 }
                 Ok(())
             }

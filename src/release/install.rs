@@ -212,20 +212,19 @@ pub async fn fetch_and_install(
     let created = paths.ensure_dirs()?;
     let receipt = Receipt::load(&paths.receipt_file())?;
     let current = current_version(paths);
-    if let Some(r) = &receipt {
-        if r.active.bundle_sha256 == resolved.sha256.as_str()
-            && current.as_deref() == Some(r.active.version.as_str())
-            && files_match(paths, r)
-        {
-            return Ok(Outcome {
-                version: r.active.version.clone(),
-                previous_version: r.previous_version.clone(),
-                sha256: r.active.bundle_sha256.clone(),
-                target: r.target.clone(),
-                path: paths.version_dir(&r.active.version),
-                changed: false,
-            });
-        }
+    if let Some(r) = &receipt
+        && r.active.bundle_sha256 == resolved.sha256.as_str()
+        && current.as_deref() == Some(r.active.version.as_str())
+        && files_match(paths, r)
+    {
+        return Ok(Outcome {
+            version: r.active.version.clone(),
+            previous_version: r.previous_version.clone(),
+            sha256: r.active.bundle_sha256.clone(),
+            target: r.target.clone(),
+            path: paths.version_dir(&r.active.version),
+            changed: false,
+        });
     }
     let name = resolved
         .source

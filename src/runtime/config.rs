@@ -100,10 +100,10 @@ impl Config {
             bail!("port must be between 1 and 65535");
         }
         validate_path(&self.path)?;
-        if let Some(url) = &self.public_url {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                bail!("public_url must be an http(s) URL, got {url:?}");
-            }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            bail!("public_url must be an http(s) URL, got {url:?}");
         }
         Ok(())
     }
@@ -166,8 +166,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("config.toml");
         assert_eq!(Config::load(&p).unwrap(), None);
-        let mut c = Config::default();
-        c.port = 4444;
+        let c = Config {
+            port: 4444,
+            ..Default::default()
+        };
         c.save(&p).unwrap();
         assert_eq!(Config::load(&p).unwrap().unwrap(), c);
         std::fs::write(&p, "port = 5000\n").unwrap();

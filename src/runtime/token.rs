@@ -35,15 +35,15 @@ impl Token {
                 path.display()
             );
         }
-        if let Some(mode) = fsutil::mode_of(path) {
-            if mode & 0o077 != 0 {
-                bail!(
-                    "the auth token at {} is readable by other users (mode {:o})\nhelp: chmod 600 {}",
-                    path.display(),
-                    mode,
-                    path.display()
-                );
-            }
+        if let Some(mode) = fsutil::mode_of(path)
+            && mode & 0o077 != 0
+        {
+            bail!(
+                "the auth token at {} is readable by other users (mode {:o})\nhelp: chmod 600 {}",
+                path.display(),
+                mode,
+                path.display()
+            );
         }
         Ok(Self(value.to_string()))
     }
