@@ -149,7 +149,7 @@ def pair(out, n, warmup, argv):
 def healthz_status(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            s.sendall(f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
             head = s.recv(64)
             return int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/") else None
     except (OSError, ValueError, IndexError):

@@ -266,10 +266,14 @@ fn start_failure_reports_the_log_tail() {
     home.setup();
     home.run(&["stop"]);
     std::fs::remove_file(home.path().join("auth-token")).unwrap();
+    let began = std::time::Instant::now();
     let out = home.run(&["start"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("did not become healthy"), "{err}");
+    // A configuration error is not retried: start fails at once, not at its deadline.
+    assert!(err.contains("not restarting"), "{err}");
+    assert!(began.elapsed() < Duration::from_secs(10), "took {:?}", began.elapsed());
     assert!(err.contains("auth token"), "log tail missing: {err}");
     assert!(
         home.supervisor_pid().is_none(),

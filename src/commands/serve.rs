@@ -42,7 +42,8 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
-            let no_restart = e.chain().any(|c| c.downcast_ref::<NoRestart>().is_some());
+            // anyhow finds a context value by its type, wherever it sits in the chain.
+            let no_restart = e.downcast_ref::<NoRestart>().is_some();
             ExitCode::from(if no_restart { EXIT_NO_RESTART as u8 } else { 1 })
         }
     }
