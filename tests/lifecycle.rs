@@ -273,7 +273,11 @@ fn start_failure_reports_the_log_tail() {
     assert!(err.contains("did not become healthy"), "{err}");
     // A configuration error is not retried: start fails at once, not at its deadline.
     assert!(err.contains("not restarting"), "{err}");
-    assert!(began.elapsed() < Duration::from_secs(10), "took {:?}", began.elapsed());
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        began.elapsed()
+    );
     assert!(err.contains("auth token"), "log tail missing: {err}");
     assert!(
         home.supervisor_pid().is_none(),
@@ -530,4 +534,37 @@ fn http_auth_origin_and_host_checks() {
     let h: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(h["version"], env!("CARGO_PKG_VERSION"));
     assert!(!body.contains(&token));
+}
+
+#[test]
+fn a_bundle_that_fails_to_start_is_rolled_back() {
+    let home = Home::new();
+    home.setup();
+    let target = support::host_target();
+    let broken = support::tarball::bundle_with("0.9.0", &target, vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.tar.gz");
+    std::fs::write(&path, &broken).unwrap();
+    let sha = support::sha256_hex(&broken);
+    let (doc, code) = home.json(&["install-bundle", path.to_str().unwrap(), "--sha256", &sha]);
+    assert_eq!(code, 1, "{doc:#}");
+    let msg = doc["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains(concat!("rolled back to ", env!("CARGO_PKG_VERSION"))),
+        "{msg}"
+    );
+    assert_eq!(
+        std::fs::read_link(home.path().join("current"))
+            .unwrap()
+            .to_str(),
+        Some(concat!("versions/", env!("CARGO_PKG_VERSION")))
+    );
+    let (st, code) = home.json(&["status"]);
+    assert_eq!(code, 0, "{st:#}");
+    assert_eq!(st["version"], env!("CARGO_PKG_VERSION"));
+    let receipt: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(home.path().join("receipt.json")).unwrap())
+            .unwrap();
+    assert_eq!(receipt["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(receipt["previous"]["version"], "0.9.0");
 }
