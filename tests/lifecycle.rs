@@ -518,6 +518,14 @@ fn http_auth_origin_and_host_checks() {
     );
     // Foreign origin is refused even without a token: 403 before 401.
     assert_eq!(post(&[("Origin", "http://evil.example")]).0, 403);
+    assert_eq!(
+        post(&[("Authorization", &bearer), ("Host", "localhost")]).0,
+        200
+    );
+    assert_eq!(
+        post(&[("Authorization", &bearer), ("Host", "evil.example")]).0,
+        403
+    );
     let local_origin = format!("http://localhost:{}", home.port);
     assert_eq!(
         post(&[("Authorization", &bearer), ("Origin", &local_origin)]).0,

@@ -43,7 +43,12 @@ impl Access {
         if !names.contains(&own) && own != "0.0.0.0" && own != "[::]" {
             names.push(own);
         }
-        let mut hosts: Vec<String> = names.iter().map(|n| format!("{n}:{port}")).collect();
+        // Bare names too: some clients omit the port from Host. Rebinding attacks arrive
+        // with a foreign name, which neither form admits.
+        let mut hosts: Vec<String> = names
+            .iter()
+            .flat_map(|n| [format!("{n}:{port}"), n.clone()])
+            .collect();
         let mut origins: Vec<String> = names
             .iter()
             .flat_map(|n| [format!("http://{n}:{port}"), format!("https://{n}:{port}")])
