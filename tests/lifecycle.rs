@@ -576,3 +576,58 @@ fn a_bundle_that_fails_to_start_is_rolled_back() {
     assert_eq!(receipt["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(receipt["previous"]["version"], "0.9.0");
 }
+
+#[test]
+fn stop_escalates_to_sigkill_when_sigterm_is_ignored() {
+    let home = Home::new();
+    std::fs::create_dir_all(home.path().join("run")).unwrap();
+    // A process that looks like our supervisor (argv), leads its own process group, and
+    // ignores SIGTERM: the shape of a wedged gateway.
+    let mut stubborn = std::process::Command::new("setsid")
+        .args([
+            "bash",
+            "-c",
+            "trap '' TERM; exec -a llm-cli-gateway tail -f /dev/null -- serve --supervised 2>/dev/null",
+        ])
+        .spawn()
+        .unwrap();
+    let pid = stubborn.id();
+    let is_ready = || {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).starts_with("llm-cli-gateway\0"))
+    };
+    assert!(
+        eventually(Duration::from_secs(5), is_ready),
+        "stub did not start"
+    );
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let start = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        home.path().join("run/gateway.pid"),
+        format!(r#"{{"pid":{pid},"start_time":"{start}","instance":"x","version":"0.1.0","started_at_unix":0}}"#),
+    )
+    .unwrap();
+    let began = std::time::Instant::now();
+    let (doc, code) = home.json(&["stop"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert!(
+        doc["message"].as_str().unwrap().contains("SIGKILL"),
+        "{doc:#}"
+    );
+    assert!(
+        began.elapsed() >= Duration::from_secs(9),
+        "SIGKILL came before the grace period"
+    );
+    let status = stubborn.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
+}
