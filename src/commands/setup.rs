@@ -74,9 +74,7 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
             if o.changed {
                 actions.push(format!("installed gateway {} ({})", o.version, label));
             }
-            if let Some(embedded_dir) = embedded_tmp(ctx).filter(|d| d.exists()) {
-                let _ = std::fs::remove_dir_all(embedded_dir);
-            }
+            let _ = std::fs::remove_dir_all(ctx.paths.embedded_dir());
             Some(o)
         }
         None => None,
@@ -179,7 +177,7 @@ async fn wanted_bundle(
             return Ok(None);
         }
     }
-    let dir = embedded_tmp(ctx).expect("data dir");
+    let dir = ctx.paths.embedded_dir();
     let _ = std::fs::remove_dir_all(&dir);
     let (path, sha) = assemble::embedded_bundle(&dir)?;
     Ok(Some((
@@ -190,8 +188,4 @@ async fn wanted_bundle(
         },
         EMBEDDED.to_string(),
     )))
-}
-
-fn embedded_tmp(ctx: &Ctx) -> Option<std::path::PathBuf> {
-    Some(ctx.paths.data_dir.join(".embedded"))
 }

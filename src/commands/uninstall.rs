@@ -44,7 +44,7 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> Result<Output> {
         paths.logs_dir(),
         paths.run_dir(),
         paths.lock_file(),
-        paths.data_dir.join(".embedded"),
+        paths.embedded_dir(),
     ] {
         if !targets.contains(&p) {
             targets.push(p);

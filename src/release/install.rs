@@ -15,47 +15,38 @@ use crate::release::download::{VerifiedFile, sha256_file};
 use crate::release::unpack::{Limits, unpack_tar_gz};
 use crate::runtime::paths::Paths;
 
-/// A bundle unpacked and checked in its staging directory, not yet in place.
-pub struct Staged {
-    pub dir: PathBuf,
-    pub manifest: BundleManifest,
-    pub files: BTreeMap<String, String>,
+/// A staging directory that removes itself unless committed, so every early return
+/// leaves the previous install untouched.
+struct StageDir {
+    path: PathBuf,
     committed: bool,
 }
 
-impl Drop for Staged {
+impl Drop for StageDir {
     fn drop(&mut self) {
         if !self.committed {
-            let _ = std::fs::remove_dir_all(&self.dir);
+            let _ = std::fs::remove_dir_all(&self.path);
         }
     }
+}
+
+/// A bundle unpacked and checked in its staging directory, not yet in place.
+pub struct Staged {
+    dir: StageDir,
+    pub manifest: BundleManifest,
+    pub files: BTreeMap<String, String>,
 }
 
 /// Unpacks and verifies `bundle`. `expected_target` is normally [`HOST_TARGET`].
 pub fn stage(paths: &Paths, bundle: &VerifiedFile, expected_target: &str) -> Result<Staged> {
     let versions = paths.versions_dir();
     crate::runtime::fsutil::create_private_dir(&versions)?;
-    let dir = versions.join(format!(".stage-{}-{}", std::process::id(), random_suffix()));
-    let mut staged = Staged {
-        dir: dir.clone(),
-        manifest: BundleManifest {
-            schema_version: 0,
-            name: String::new(),
-            version: String::new(),
-            target: String::new(),
-            entrypoint: String::new(),
-            files: vec![],
-        },
-        files: BTreeMap::new(),
+    let guard = StageDir {
+        path: versions.join(format!(".stage-{}-{}", std::process::id(), random_suffix())),
         committed: false,
     };
-    let unpacked = match unpack_tar_gz(&bundle.path, &dir, Limits::from_env()) {
-        Ok(u) => u,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&dir);
-            return Err(e);
-        }
-    };
+    let dir = guard.path.clone();
+    let unpacked = unpack_tar_gz(&bundle.path, &dir, Limits::from_env())?;
     let manifest_path = dir.join(BUNDLE_JSON);
     if !manifest_path.is_file() {
         bail!(
@@ -79,6 +70,7 @@ pub fn stage(paths: &Paths, bundle: &VerifiedFile, expected_target: &str) -> Res
             bail!("the bundle holds {path:?}, which bundle.json does not list");
         }
     }
+    let mut files = BTreeMap::new();
     for f in &manifest.files {
         crate::release::unpack::safe_relative_path(&f.path)?;
         let on_disk = dir.join(&f.path);
@@ -105,10 +97,13 @@ pub fn stage(paths: &Paths, bundle: &VerifiedFile, expected_target: &str) -> Res
         }
         let mode = if f.mode == "0755" { 0o755 } else { 0o644 };
         crate::runtime::fsutil::set_mode(&on_disk, mode)?;
-        staged.files.insert(f.path.clone(), actual.to_string());
+        files.insert(f.path.clone(), actual.to_string());
     }
-    staged.manifest = manifest;
-    Ok(staged)
+    Ok(Staged {
+        dir: guard,
+        manifest,
+        files,
+    })
 }
 
 /// Moves a staged bundle to `versions/<version>/`, replacing a same-version directory
@@ -123,16 +118,16 @@ pub fn commit(paths: &Paths, mut staged: Staged) -> Result<PathBuf> {
         ));
         std::fs::rename(&dest, &aside)
             .with_context(|| format!("could not move {} aside", dest.display()))?;
-        if let Err(e) = std::fs::rename(&staged.dir, &dest) {
+        if let Err(e) = std::fs::rename(&staged.dir.path, &dest) {
             let _ = std::fs::rename(&aside, &dest);
             return Err(e).with_context(|| format!("could not install into {}", dest.display()));
         }
         let _ = std::fs::remove_dir_all(&aside);
     } else {
-        std::fs::rename(&staged.dir, &dest)
+        std::fs::rename(&staged.dir.path, &dest)
             .with_context(|| format!("could not install into {}", dest.display()))?;
     }
-    staged.committed = true;
+    staged.dir.committed = true;
     Ok(dest)
 }
 

@@ -89,6 +89,10 @@ impl Paths {
     pub fn pid_file(&self) -> PathBuf {
         self.run_dir().join("gateway.pid")
     }
+    /// Where `setup` packs the embedded bundle before installing it; removed afterwards.
+    pub fn embedded_dir(&self) -> PathBuf {
+        self.data_dir.join(".embedded")
+    }
     pub fn lock_file(&self) -> PathBuf {
         self.data_dir.join(".lock")
     }
