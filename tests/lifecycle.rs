@@ -183,15 +183,7 @@ fn untrusted_pid_files_are_never_signalled() {
         .spawn()
         .unwrap();
     let vpid = victim.id();
-    let stat = std::fs::read_to_string(format!("/proc/{vpid}/stat")).unwrap();
-    let start = stat
-        .rsplit(')')
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .nth(19)
-        .unwrap()
-        .to_string();
+    let start = support::proc_start_time(vpid);
     let pidfile = home.path().join("run/gateway.pid");
     let cases = [
         ("garbage", "12345 not json at all".to_string()),
@@ -584,15 +576,7 @@ fn stop_escalates_to_sigkill_when_sigterm_is_ignored() {
         eventually(Duration::from_secs(5), is_ready),
         "stub did not start"
     );
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let start = stat
-        .rsplit(')')
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .nth(19)
-        .unwrap()
-        .to_string();
+    let start = support::proc_start_time(pid);
     std::fs::write(
         home.path().join("run/gateway.pid"),
         format!(r#"{{"pid":{pid},"start_time":"{start}","instance":"x","version":"0.1.0","started_at_unix":0}}"#),

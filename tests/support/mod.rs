@@ -234,18 +234,20 @@ pub fn eventually(within: Duration, mut f: impl FnMut() -> bool) -> bool {
     f()
 }
 
+/// The fields of /proc/PID/stat after the command name (which may contain spaces).
+fn proc_stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit(')').next()?;
+    Some(after.split_whitespace().map(str::to_string).collect())
+}
+
 pub fn pid_alive(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    let state = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .next()
-        .unwrap_or("");
-    state != "Z" && state != "X"
+    proc_stat_fields(pid).is_some_and(|f| f.first().is_some_and(|s| s != "Z" && s != "X"))
+}
+
+/// The kernel start time of `pid`, as the gateway's pid file records it.
+pub fn proc_start_time(pid: u32) -> String {
+    proc_stat_fields(pid).expect("process exists")[19].clone()
 }
 
 pub fn host_target() -> String {
