@@ -1,0 +1,424 @@
+//! Job rows: one per CLI run, written at start, on throttled output flushes and at the end.
+
+use anyhow::Result;
+use rusqlite::{OptionalExtension, Row, params};
+use serde::{Deserialize, Serialize};
+
+use super::{Store, new_id, now_ms};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Running,
+    Completed,
+    Failed,
+    Canceled,
+    Orphaned,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Canceled => "canceled",
+            Self::Orphaned => "orphaned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "running" => Self::Running,
+            "completed" => Self::Completed,
+            "failed" => Self::Failed,
+            "canceled" => Self::Canceled,
+            "orphaned" => Self::Orphaned,
+            _ => return None,
+        })
+    }
+}
+
+pub struct NewJob<'a> {
+    pub id: &'a str,
+    pub provider: &'a str,
+    pub argv: &'a [String],
+    pub cwd: &'a str,
+    pub request_key: &'a str,
+    pub correlation_id: &'a str,
+    pub model: Option<&'a str>,
+    pub output_format: &'a str,
+    pub started_at_ms: i64,
+    pub pid: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRow {
+    pub id: String,
+    pub provider: String,
+    pub status: JobStatus,
+    pub argv: Vec<String>,
+    pub cwd: String,
+    pub request_key: String,
+    pub correlation_id: String,
+    pub model: Option<String>,
+    pub output_format: String,
+    pub started_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
+    pub exit_code: Option<i32>,
+    pub reason: Option<String>,
+    pub pid: Option<u32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub stdout_truncated: bool,
+    pub stderr_truncated: bool,
+    pub stdout_bytes: u64,
+    pub stderr_bytes: u64,
+}
+
+/// Captured output; `*_bytes` count everything the process wrote, kept or dropped.
+pub struct Output<'a> {
+    pub stdout: &'a str,
+    pub stderr: &'a str,
+    pub stdout_truncated: bool,
+    pub stderr_truncated: bool,
+    pub stdout_bytes: u64,
+    pub stderr_bytes: u64,
+}
+
+const META: &str = "id, provider, status, argv, cwd, request_key, correlation_id, model, output_format, \
+     started_at_ms, finished_at_ms, exit_code, reason, pid, stdout_truncated, stderr_truncated, stdout_bytes, stderr_bytes";
+
+fn row_to_job(r: &Row, with_output: bool) -> rusqlite::Result<JobRow> {
+    let status: String = r.get(2)?;
+    let argv: String = r.get(3)?;
+    Ok(JobRow {
+        id: r.get(0)?,
+        provider: r.get(1)?,
+        status: JobStatus::parse(&status).unwrap_or(JobStatus::Failed),
+        argv: serde_json::from_str(&argv).unwrap_or_default(),
+        cwd: r.get(4)?,
+        request_key: r.get(5)?,
+        correlation_id: r.get(6)?,
+        model: r.get(7)?,
+        output_format: r.get(8)?,
+        started_at_ms: r.get(9)?,
+        finished_at_ms: r.get(10)?,
+        exit_code: r.get(11)?,
+        reason: r.get(12)?,
+        pid: r.get(13)?,
+        stdout_truncated: r.get(14)?,
+        stderr_truncated: r.get(15)?,
+        stdout_bytes: r.get::<_, i64>(16)? as u64,
+        stderr_bytes: r.get::<_, i64>(17)? as u64,
+        stdout: if with_output {
+            r.get(18)?
+        } else {
+            String::new()
+        },
+        stderr: if with_output {
+            r.get(19)?
+        } else {
+            String::new()
+        },
+    })
+}
+
+impl Store {
+    pub fn insert_job(&self, job: &NewJob) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO jobs (id, provider, status, argv, cwd, request_key, correlation_id, model, output_format, started_at_ms, pid)
+             VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                job.id,
+                job.provider,
+                serde_json::to_string(job.argv)?,
+                job.cwd,
+                job.request_key,
+                job.correlation_id,
+                job.model,
+                job.output_format,
+                job.started_at_ms,
+                job.pid
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn set_job_pid(&self, id: &str, pid: u32) -> Result<()> {
+        self.conn()
+            .execute("UPDATE jobs SET pid = ?2 WHERE id = ?1", params![id, pid])?;
+        Ok(())
+    }
+
+    pub fn update_job_output(&self, id: &str, out: &Output) -> Result<()> {
+        self.conn().execute(
+            "UPDATE jobs SET stdout = ?2, stderr = ?3, stdout_truncated = ?4, stderr_truncated = ?5,
+                 stdout_bytes = ?6, stderr_bytes = ?7 WHERE id = ?1 AND status = 'running'",
+            params![
+                id,
+                out.stdout,
+                out.stderr,
+                out.stdout_truncated,
+                out.stderr_truncated,
+                out.stdout_bytes as i64,
+                out.stderr_bytes as i64
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The terminal transition. False (and no change) when the job already ended, so a
+    /// cancel racing a natural exit records exactly one outcome.
+    pub fn finish_job(
+        &self,
+        id: &str,
+        status: JobStatus,
+        exit_code: Option<i32>,
+        reason: Option<&str>,
+        out: &Output,
+        finished_at_ms: i64,
+    ) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE jobs SET status = ?2, exit_code = ?3, reason = ?4, stdout = ?5, stderr = ?6,
+                 stdout_truncated = ?7, stderr_truncated = ?8, stdout_bytes = ?9, stderr_bytes = ?10,
+                 finished_at_ms = ?11
+             WHERE id = ?1 AND status = 'running'",
+            params![
+                id,
+                status.as_str(),
+                exit_code,
+                reason,
+                out.stdout,
+                out.stderr,
+                out.stdout_truncated,
+                out.stderr_truncated,
+                out.stdout_bytes as i64,
+                out.stderr_bytes as i64,
+                finished_at_ms
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    pub fn get_job(&self, id: &str) -> Result<Option<JobRow>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {META}, stdout, stderr FROM jobs WHERE id = ?1"),
+                [id],
+                |r| row_to_job(r, true),
+            )
+            .optional()?)
+    }
+
+    /// Status without the output columns: the hot path of `llm_job_status`.
+    pub fn get_job_summary(&self, id: &str) -> Result<Option<JobRow>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {META} FROM jobs WHERE id = ?1"),
+                [id],
+                |r| row_to_job(r, false),
+            )
+            .optional()?)
+    }
+
+    /// Newest running or completed job with this key started at or after `since_ms`.
+    pub fn find_dedup(&self, request_key: &str, since_ms: i64) -> Result<Option<JobRow>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!(
+                    "SELECT {META} FROM jobs WHERE request_key = ?1 AND started_at_ms >= ?2
+                     AND status IN ('running', 'completed') ORDER BY started_at_ms DESC LIMIT 1"
+                ),
+                params![request_key, since_ms],
+                |r| row_to_job(r, false),
+            )
+            .optional()?)
+    }
+
+    /// At boot: jobs a previous gateway left running can never be reattached to.
+    pub fn orphan_running(&self, now_ms: i64) -> Result<u64> {
+        Ok(self.conn().execute(
+            "UPDATE jobs SET status = 'orphaned', finished_at_ms = ?1,
+                 reason = 'gateway restarted while the job was running; output up to that point is kept'
+             WHERE status = 'running'",
+            [now_ms],
+        )? as u64)
+    }
+
+    pub fn prune_jobs(&self, before_ms: i64) -> Result<u64> {
+        Ok(self.conn().execute(
+            "DELETE FROM jobs WHERE status != 'running' AND finished_at_ms < ?1",
+            [before_ms],
+        )? as u64)
+    }
+
+    pub fn list_jobs(&self, limit: usize, status: Option<JobStatus>) -> Result<Vec<JobRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {META} FROM jobs WHERE (?1 IS NULL OR status = ?1) ORDER BY started_at_ms DESC LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![status.map(JobStatus::as_str), limit as i64], |r| {
+            row_to_job(r, false)
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn count_jobs(&self) -> Result<u64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) FROM jobs", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// For benchmarks and tests: `n` completed jobs in one transaction.
+    pub fn insert_finished_jobs_bulk(&self, n: usize, provider: &str) -> Result<Vec<String>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = now_ms();
+        let mut ids = Vec::with_capacity(n);
+        {
+            let mut stmt = tx.prepare(
+                "INSERT INTO jobs (id, provider, status, argv, cwd, request_key, correlation_id, output_format,
+                     started_at_ms, finished_at_ms, exit_code, stdout, stdout_bytes)
+                 VALUES (?1, ?2, 'completed', '[]', '/', ?1, ?1, 'text', ?3, ?3, 0, 'ok', 2)",
+            )?;
+            for i in 0..n {
+                let id = new_id("job-");
+                stmt.execute(params![id, provider, now - i as i64])?;
+                ids.push(id);
+            }
+        }
+        tx.commit()?;
+        Ok(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(s: &str) -> Output<'_> {
+        Output {
+            stdout: s,
+            stderr: "",
+            stdout_truncated: false,
+            stderr_truncated: false,
+            stdout_bytes: s.len() as u64,
+            stderr_bytes: 0,
+        }
+    }
+
+    fn new(store: &Store, id: &str, key: &str, at: i64) {
+        store
+            .insert_job(&NewJob {
+                id,
+                provider: "claude",
+                argv: &["-p".into(), "hi".into()],
+                cwd: "/tmp",
+                request_key: key,
+                correlation_id: "c",
+                model: None,
+                output_format: "json",
+                started_at_ms: at,
+                pid: Some(42),
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn lifecycle_and_single_outcome() {
+        let s = Store::open_in_memory().unwrap();
+        new(&s, "j1", "k", 1000);
+        s.update_job_output("j1", &out("part")).unwrap();
+        assert_eq!(s.get_job("j1").unwrap().unwrap().stdout, "part");
+        assert!(
+            s.finish_job("j1", JobStatus::Completed, Some(0), None, &out("all"), 2000)
+                .unwrap()
+        );
+        assert!(
+            !s.finish_job(
+                "j1",
+                JobStatus::Canceled,
+                None,
+                Some("late"),
+                &out(""),
+                3000
+            )
+            .unwrap()
+        );
+        let row = s.get_job("j1").unwrap().unwrap();
+        assert_eq!(
+            (row.status, row.stdout.as_str(), row.exit_code),
+            (JobStatus::Completed, "all", Some(0))
+        );
+        assert_eq!(row.argv, vec!["-p", "hi"]);
+        let sum = s.get_job_summary("j1").unwrap().unwrap();
+        assert!(sum.stdout.is_empty());
+        // Output updates after the end change nothing.
+        s.update_job_output("j1", &out("x")).unwrap();
+        assert_eq!(s.get_job("j1").unwrap().unwrap().stdout, "all");
+    }
+
+    #[test]
+    fn orphans_keep_partial_output() {
+        let s = Store::open_in_memory().unwrap();
+        new(&s, "run", "a", 1);
+        new(&s, "done", "b", 1);
+        s.update_job_output("run", &out("half")).unwrap();
+        s.finish_job("done", JobStatus::Completed, Some(0), None, &out("x"), 5)
+            .unwrap();
+        assert_eq!(s.orphan_running(10).unwrap(), 1);
+        let r = s.get_job("run").unwrap().unwrap();
+        assert_eq!((r.status, r.stdout.as_str()), (JobStatus::Orphaned, "half"));
+        assert_eq!(
+            s.get_job("done").unwrap().unwrap().status,
+            JobStatus::Completed
+        );
+    }
+
+    #[test]
+    fn dedup_window_and_statuses() {
+        let s = Store::open_in_memory().unwrap();
+        new(&s, "old", "k", 100);
+        new(&s, "failed", "k", 500);
+        s.finish_job("failed", JobStatus::Failed, Some(1), None, &out(""), 600)
+            .unwrap();
+        assert_eq!(s.find_dedup("k", 50).unwrap().unwrap().id, "old");
+        assert!(
+            s.find_dedup("k", 200).unwrap().is_none(),
+            "outside the window / failed"
+        );
+        assert!(s.find_dedup("other", 0).unwrap().is_none());
+    }
+
+    #[test]
+    fn prune_keeps_running_jobs() {
+        let s = Store::open_in_memory().unwrap();
+        new(&s, "a", "k", 1);
+        new(&s, "b", "k", 1);
+        s.finish_job("b", JobStatus::Completed, Some(0), None, &out(""), 10)
+            .unwrap();
+        assert_eq!(s.prune_jobs(100).unwrap(), 1);
+        assert!(s.get_job("a").unwrap().is_some());
+        assert_eq!(s.count_jobs().unwrap(), 1);
+        assert_eq!(s.list_jobs(10, Some(JobStatus::Running)).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn bulk_rows_are_found_fast() {
+        let s = Store::open_in_memory().unwrap();
+        let ids = s.insert_finished_jobs_bulk(100_000, "codex").unwrap();
+        let t = std::time::Instant::now();
+        for id in ids.iter().step_by(1000) {
+            assert_eq!(
+                s.get_job_summary(id).unwrap().unwrap().status,
+                JobStatus::Completed
+            );
+        }
+        eprintln!("100 lookups among 100k jobs: {:?}", t.elapsed());
+    }
+}
