@@ -3,14 +3,19 @@
 
 use std::process::ExitCode;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use anyhow::{Context, Result};
 
 use crate::cli::ServeArgs;
+use crate::gateway::jobs::{JobManager, JobSettings};
 use crate::gateway::{http, process_info, server::Gateway};
 use crate::runtime::config::Config;
 use crate::runtime::paths::Paths;
 use crate::runtime::service::supervisor::{self, EXIT_NO_RESTART};
 use crate::runtime::token::Token;
+use crate::store::Store;
 
 pub fn run(args: &ServeArgs) -> ExitCode {
     process_info::mark_started();
@@ -64,11 +69,16 @@ async fn serve(args: &ServeArgs) -> Result<()> {
     };
     let mut config = Config::load_or_default(&paths.config_file()).context(NoRestart)?;
     crate::commands::common::apply_endpoint(&args.endpoint, &mut config).context(NoRestart)?;
+    let jobs = open_jobs(&paths, &config).context(NoRestart)?;
+    let gateway = Gateway::new(jobs.clone());
+    spawn_pruning(jobs.clone());
     if args.stdio {
         use rmcp::ServiceExt;
         tracing::info!("serving MCP on stdio");
-        let service = Gateway::new().serve(rmcp::transport::stdio()).await?;
-        service.waiting().await?;
+        let service = gateway.serve(rmcp::transport::stdio()).await?;
+        let ended = service.waiting().await;
+        jobs.shutdown().await;
+        ended?;
         return Ok(());
     }
     let token_file = args
@@ -93,21 +103,82 @@ async fn serve(args: &ServeArgs) -> Result<()> {
         anyhow::anyhow!(why).context(NoRestart)
     })?;
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let app = http::router(&config, token, shutdown.clone());
+    let app = http::router(&config, token, gateway, shutdown.clone());
     tracing::info!(
         "llm-cli-gateway {} listening on http://{bind}{} (pid {})",
         env!("CARGO_PKG_VERSION"),
         config.path,
         std::process::id()
     );
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             wait_for_signal().await;
             tracing::info!("shutting down");
             shutdown.cancel();
         })
         .await
-        .context("the HTTP server failed")
+        .context("the HTTP server failed");
+    jobs.shutdown().await;
+    served
+}
+
+/// The store and job manager; the data dir may not exist yet when `serve` runs without
+/// `setup` (stdio clients, tests).
+fn open_jobs(paths: &Paths, config: &Config) -> Result<Arc<JobManager>> {
+    crate::runtime::fsutil::create_private_dir(&paths.data_dir)?;
+    let store = Store::open(&paths.db_file())?;
+    let settings = job_settings(config, &|k| std::env::var(k).ok())?;
+    JobManager::new(Arc::new(store), settings)
+}
+
+/// Retention is enforced hourly as well as at start, so a long-running gateway does not
+/// grow without bound.
+fn spawn_pruning(jobs: Arc<JobManager>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            jobs.prune();
+        }
+    });
+}
+
+/// Job tunables: config.toml `[jobs]`, overridden by the original gateway's environment
+/// variables so existing deployments keep their settings.
+pub fn job_settings(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Result<JobSettings> {
+    let mut s = JobSettings::default();
+    let j = &config.jobs;
+    let num = |key: &str| -> Result<Option<u64>> {
+        env(key)
+            .map(|v| {
+                v.trim()
+                    .parse::<u64>()
+                    .with_context(|| format!("{key}={v:?} is not a whole number"))
+            })
+            .transpose()
+    };
+    if let Some(d) = num("LLM_GATEWAY_JOB_RETENTION_DAYS")?.or(j.retention_days) {
+        s.retention = Duration::from_secs(d * 86_400);
+    }
+    if let Some(ms) = num("LLM_GATEWAY_DEDUP_WINDOW_MS")?.or(j.dedup_window_secs.map(|x| x * 1000))
+    {
+        s.dedup_window = Duration::from_millis(ms);
+    }
+    if let Some(ms) = num("LLM_GATEWAY_SYNC_WAIT_MS")?.or(j.sync_wait_secs.map(|x| x * 1000)) {
+        s.sync_wait = Duration::from_millis(ms);
+    }
+    if let Some(ms) = num("LLM_GATEWAY_IDLE_TIMEOUT_MS")?.or(j.idle_timeout_secs.map(|x| x * 1000))
+    {
+        s.idle_timeout = Duration::from_millis(ms.max(200));
+    }
+    if let Some(b) = num("LLM_GATEWAY_MAX_OUTPUT_BYTES")?.or(j.max_output_bytes) {
+        s.max_output_bytes = usize::try_from(b).unwrap_or(usize::MAX);
+    }
+    if let Some(ms) = num("LLM_GATEWAY_FLUSH_INTERVAL_MS")? {
+        s.flush_interval = Duration::from_millis(ms.max(10));
+    }
+    Ok(s)
 }
 
 async fn wait_for_signal() {

@@ -34,7 +34,7 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> Result<Output> {
         .map(|r| r.created_paths.clone())
         .unwrap_or_default();
     // Our own files, whether or not the receipt survived.
-    for p in [
+    for p in paths.db_files().into_iter().chain([
         paths.current_link(),
         paths.receipt_file(),
         paths.config_file(),
@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> Result<Output> {
         paths.run_dir(),
         paths.lock_file(),
         paths.embedded_dir(),
-    ] {
+    ]) {
         if !targets.contains(&p) {
             targets.push(p);
         }

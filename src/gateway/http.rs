@@ -169,6 +169,7 @@ async fn healthz() -> Response {
 pub fn router(
     config: &Config,
     token: Token,
+    gateway: server::Gateway,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> Router {
     let access = Arc::new(Access::new(config, token));
@@ -178,11 +179,7 @@ pub fn router(
         .disable_allowed_hosts()
         .with_cancellation_token(shutdown);
     let mcp: StreamableHttpService<server::Gateway, LocalSessionManager> =
-        StreamableHttpService::new(
-            || Ok(server::Gateway::new()),
-            Default::default(),
-            mcp_config,
-        );
+        StreamableHttpService::new(move || Ok(gateway.clone()), Default::default(), mcp_config);
     let mcp_routes = Router::new()
         .nest_service(&config.path, mcp)
         .layer(middleware::from_fn_with_state(access.clone(), check_token));

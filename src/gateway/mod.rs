@@ -1,5 +1,7 @@
 //! The MCP gateway server (`llm-cli-gateway serve`).
 
 pub mod http;
+pub mod jobs;
 pub mod process_info;
 pub mod server;
+pub mod tools;

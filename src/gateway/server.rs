@@ -1,71 +1,131 @@
-//! The MCP server handler: tools exposed to clients.
+//! The MCP server handler: tools and resources exposed to clients. One `Gateway` value is
+//! cloned per MCP session; they share the job manager, so every client sees every job.
+
+use std::sync::Arc;
 
 use rmcp::{
-    ErrorData, ServerHandler,
+    ErrorData, RoleServer, ServerHandler,
     handler::server::router::tool::ToolRouter,
-    model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig},
-    tool, tool_handler, tool_router,
+    model::{
+        Implementation, ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
+        ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ServerCapabilities,
+        ServerConfig,
+    },
+    service::RequestContext,
+    tool_handler,
 };
 use serde_json::json;
 
-use crate::gateway::process_info;
+use crate::gateway::jobs::JobManager;
+use crate::gateway::tools;
+use crate::providers;
+use crate::store::Store;
 
 pub const SERVER_NAME: &str = "llm-cli-gateway";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Gateway {
-    #[expect(dead_code, reason = "read by the code #[tool_handler] generates")]
+    pub(crate) jobs: Arc<JobManager>,
     tool_router: ToolRouter<Self>,
 }
 
-impl Default for Gateway {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Gateway {
-    pub fn new() -> Self {
+    pub fn new(jobs: Arc<JobManager>) -> Self {
+        let mut router = Self::job_tools();
+        router += Self::session_tools();
+        router += Self::model_tools();
+        router += Self::cli_tools();
+        router += tools::requests::routes();
         Self {
-            tool_router: Self::tool_router(),
+            jobs,
+            tool_router: router,
         }
     }
-}
 
-#[tool_router]
-impl Gateway {
-    /// Health of the gateway process: pid, uptime, memory, version and running provider
-    /// processes.
-    #[tool(
-        description = "Report the gateway process's health: version, pid, uptime, resident memory, and provider CLI processes currently running."
-    )]
-    async fn llm_process_health(&self) -> Result<CallToolResult, ErrorData> {
-        let report = json!({
-            "status": "ok",
-            "name": SERVER_NAME,
-            "version": VERSION,
-            "pid": std::process::id(),
-            "uptime_secs": process_info::uptime_secs(),
-            "rss_bytes": process_info::rss_bytes(),
-            "active_processes": 0,
-            "processes": [],
-        });
-        let mut result = CallToolResult::structured(report.clone());
-        result.content = vec![rmcp::model::ContentBlock::text(
-            serde_json::to_string_pretty(&report).unwrap_or_default(),
-        )];
-        Ok(result)
+    pub(crate) fn store(&self) -> &Arc<Store> {
+        self.jobs.store()
+    }
+
+    /// Names of every tool, for tests and docs.
+    pub fn tool_names(&self) -> Vec<String> {
+        self.tool_router
+            .list_all()
+            .into_iter()
+            .map(|t| t.name.to_string())
+            .collect()
     }
 }
 
-#[tool_handler]
+#[tool_handler(router = self.tool_router)]
 impl ServerHandler for Gateway {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new(SERVER_NAME, VERSION))
-            .with_instructions(
-                "llm-cli-gateway: ask the user's other AI coding CLIs (Claude Code, Codex, Gemini, Grok, Mistral Vibe) for second opinions.",
-            )
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(Implementation::new(SERVER_NAME, VERSION))
+        .with_instructions(
+            "llm-cli-gateway: ask the user's other AI coding CLIs (Claude Code, Codex, Gemini, Grok, Mistral Vibe) for second opinions. \
+             Use <cli>_request for quick questions; for long work use <cli>_request_async, then llm_job_status and llm_job_result. \
+             Re-sending an identical request reuses the running or finished job instead of starting over.",
+        )
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let mut resources = Vec::new();
+        for p in providers::ALL {
+            resources.push(
+                Resource::new(
+                    format!("sessions://{}", p.id()),
+                    format!("{} sessions", p.display_name()),
+                )
+                .with_description(format!("Gateway sessions for {}", p.display_name()))
+                .with_mime_type("application/json"),
+            );
+            resources.push(
+                Resource::new(
+                    format!("models://{}", p.id()),
+                    format!("{} models", p.display_name()),
+                )
+                .with_description(format!("Models and aliases for {}", p.display_name()))
+                .with_mime_type("application/json"),
+            );
+        }
+        Ok(ListResourcesResult::with_all_items(resources))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let uri = request.uri.clone();
+        let (kind, id) = uri
+            .split_once("://")
+            .ok_or_else(|| ErrorData::resource_not_found(uri.clone(), None))?;
+        let provider =
+            providers::find(id).ok_or_else(|| ErrorData::resource_not_found(uri.clone(), None))?;
+        let body = match kind {
+            "sessions" => {
+                let sessions = self
+                    .store()
+                    .list_sessions(Some(provider.id()))
+                    .map_err(|e| {
+                        ErrorData::internal_error(format!("session store: {e:#}"), None)
+                    })?;
+                json!({ "cli": provider.id(), "sessions": sessions })
+            }
+            "models" => tools::models::listing(provider),
+            _ => return Err(ErrorData::resource_not_found(uri, None)),
+        };
+        let text = serde_json::to_string_pretty(&body).unwrap_or_default();
+        Ok(ReadResourceResult::new(vec![ResourceContents::text(text, uri)]).into())
     }
 }

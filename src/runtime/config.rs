@@ -31,6 +31,31 @@ pub struct Config {
     /// The service backend chosen at setup.
     #[serde(default = "default_backend")]
     pub service_backend: String,
+    /// Job store tunables (`[jobs]`); environment variables override them.
+    #[serde(default, skip_serializing_if = "JobsConfig::is_default")]
+    pub jobs: JobsConfig,
+}
+
+/// `[jobs]` in config.toml. Absent keys keep the built-in defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Days finished jobs stay queryable (default 30).
+    pub retention_days: Option<u64>,
+    /// Seconds within which identical requests share a job (default 3600; 0 disables).
+    pub dedup_window_secs: Option<u64>,
+    /// Seconds a sync request waits before returning a job id (default 40).
+    pub sync_wait_secs: Option<u64>,
+    /// Seconds of silence after which a CLI is killed (default 600).
+    pub idle_timeout_secs: Option<u64>,
+    /// Bytes of output kept per stream (default 8 MiB).
+    pub max_output_bytes: Option<u64>,
+}
+
+impl JobsConfig {
+    fn is_default(&self) -> bool {
+        self == &Self::default()
+    }
 }
 
 fn default_host() -> String {
@@ -55,6 +80,7 @@ impl Default for Config {
             public_url: None,
             release_url: None,
             service_backend: default_backend(),
+            jobs: JobsConfig::default(),
         }
     }
 }

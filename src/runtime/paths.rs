@@ -54,6 +54,20 @@ impl Paths {
         }
     }
 
+    /// The SQLite store: jobs, sessions, flight recorder.
+    pub fn db_file(&self) -> PathBuf {
+        self.data_dir.join("gateway.db")
+    }
+    /// The store and the WAL files SQLite keeps beside it.
+    pub fn db_files(&self) -> [PathBuf; 3] {
+        let db = self.db_file();
+        let side = |suffix: &str| {
+            let mut name = db.clone().into_os_string();
+            name.push(suffix);
+            PathBuf::from(name)
+        };
+        [side("-wal"), side("-shm"), db.clone()]
+    }
     pub fn config_file(&self) -> PathBuf {
         self.config_dir.join("config.toml")
     }

@@ -1,0 +1,10 @@
+//! The MCP tools, one file per family. Each family is a `#[tool_router]` block (or, for
+//! the provider tools, routes generated from the provider table); `Gateway::new` merges
+//! them.
+
+pub mod cli;
+pub mod jobs;
+pub mod models;
+pub mod requests;
+pub mod sessions;
+pub mod view;

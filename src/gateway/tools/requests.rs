@@ -1,0 +1,281 @@
+//! `<provider>_request`, `<provider>_request_async` (generated from the provider table)
+//! and `codex_fork_session`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::handler::server::router::tool::{ToolRoute, ToolRouter};
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::{CallToolResult, JsonObject, Tool};
+use serde_json::json;
+
+use super::view;
+use crate::gateway::jobs::JobSpec;
+use crate::gateway::server::Gateway;
+use crate::models::{self, ProcessEnv};
+use crate::providers::codex::{self, ForkParams};
+use crate::providers::request::{self, Common, Invocation, RequestError, SessionChoice};
+use crate::providers::{self, Provider, SessionSupport};
+use crate::store::new_id;
+
+/// Routes for every provider's sync and async request tools, plus Codex's fork.
+pub fn routes() -> ToolRouter<Gateway> {
+    let mut router = ToolRouter::new();
+    for &provider in providers::ALL {
+        for wait in [true, false] {
+            let (name, how) = if wait {
+                (
+                    format!("{}_request", provider.id()),
+                    "Waits for the answer; if the CLI is still working when the gateway's sync wait (default 40 s) runs out, returns a jobId to poll instead of timing out.",
+                )
+            } else {
+                (
+                    format!("{}_request_async", provider.id()),
+                    "Starts the run and returns a jobId at once; poll llm_job_status, then llm_job_result.",
+                )
+            };
+            let description = format!(
+                "{}. {how} Identical requests within the dedup window share one run (forceRefresh: true bypasses). Sessions: sessionId / resumeLatest / createNewSession.",
+                provider.tool_blurb()
+            );
+            let tool = Tool::new(name, description, Arc::new(provider.request_schema()));
+            router.add_route(ToolRoute::new_dyn(
+                tool,
+                move |ctx: ToolCallContext<'_, Gateway>| {
+                    let gateway = ctx.service.clone();
+                    let args = ctx.arguments.unwrap_or_default();
+                    Box::pin(async move { Ok(gateway.request(provider, args, wait).await.into()) })
+                },
+            ));
+        }
+    }
+    let fork = Tool::new(
+        "codex_fork_session",
+        "Fork a Codex session into a new one and send it a prompt (`codex exec fork <sessionId>|--last`). Give exactly one of sessionId (a Codex session UUID) or forkLast: true. Waits like codex_request.",
+        Arc::new(codex::fork_schema()),
+    );
+    router.add_route(ToolRoute::new_dyn(
+        fork,
+        |ctx: ToolCallContext<'_, Gateway>| {
+            let gateway = ctx.service.clone();
+            let args = ctx.arguments.unwrap_or_default();
+            Box::pin(async move { Ok(gateway.fork(args).await.into()) })
+        },
+    ));
+    router
+}
+
+impl Gateway {
+    async fn request(
+        &self,
+        provider: &'static dyn Provider,
+        args: JsonObject,
+        wait: bool,
+    ) -> CallToolResult {
+        match self.plan(provider, &args) {
+            Ok(spec) => self.launch(spec, wait).await,
+            Err(e) => view::refused(e.0),
+        }
+    }
+
+    async fn fork(&self, args: JsonObject) -> CallToolResult {
+        let planned = (|| {
+            let p: ForkParams = request::from_args(&args)?;
+            let common = Common::parse(&args)?;
+            let provider: &'static dyn Provider = &codex::Codex;
+            let program = locate(provider)?;
+            let model = resolve_model(provider, &common)?;
+            let invocation = codex::fork_invocation(&p, model.0.as_deref())?;
+            self.spec(provider, &common, program, model, invocation, None)
+        })();
+        match planned {
+            Ok(spec) => self.launch(spec, true).await,
+            Err(e) => view::refused(e.0),
+        }
+    }
+
+    /// Validates a request and decides exactly what to run. Nothing is spawned or
+    /// written on the error path.
+    fn plan(
+        &self,
+        provider: &'static dyn Provider,
+        args: &JsonObject,
+    ) -> Result<JobSpec, RequestError> {
+        let common = Common::parse(args)?;
+        let program = locate(provider)?;
+        let model = resolve_model(provider, &common)?;
+        let (session, gateway_session) = self.session_choice(provider, &common)?;
+        let invocation = provider.invocation(&common, args, model.0.as_deref(), &session)?;
+        let spec = self.spec(
+            provider,
+            &common,
+            program,
+            model,
+            invocation,
+            gateway_session.clone(),
+        )?;
+        // Bind a fresh gateway session to the id we chose, only once the run is certain.
+        if let (Some(gw), SessionChoice::New(Some(cli_id))) = (&gateway_session, &session) {
+            self.store()
+                .touch_session(gw, Some(cli_id))
+                .map_err(|e| RequestError::new(format!("could not update session {gw}: {e:#}")))?;
+        }
+        Ok(spec)
+    }
+
+    fn spec(
+        &self,
+        provider: &'static dyn Provider,
+        common: &Common,
+        program: std::path::PathBuf,
+        (model, model_warning): (Option<String>, Option<String>),
+        invocation: Invocation,
+        gateway_session: Option<String>,
+    ) -> Result<JobSpec, RequestError> {
+        let cwd = common.working_dir()?;
+        let idle_timeout = common
+            .idle_timeout_ms
+            .map(Duration::from_millis)
+            .unwrap_or(self.jobs.settings().idle_timeout);
+        for w in &invocation.warnings {
+            tracing::info!("{}: {w}", provider.id());
+        }
+        let mut warnings = invocation.warnings;
+        if let Some(w) = model_warning {
+            warnings.push(w);
+        }
+        Ok(JobSpec {
+            provider,
+            program,
+            args: invocation.args,
+            env: invocation.env,
+            cwd,
+            output_format: common
+                .output_format_or(provider.output_formats())?
+                .to_string(),
+            model,
+            correlation_id: common
+                .correlation_id
+                .clone()
+                .unwrap_or_else(|| new_id("corr-")),
+            idle_timeout,
+            force_refresh: common.force_refresh,
+            gateway_session,
+            warnings,
+        })
+    }
+
+    /// Maps sessionId / resumeLatest / createNewSession onto what the CLI can do.
+    fn session_choice(
+        &self,
+        provider: &dyn Provider,
+        common: &Common,
+    ) -> Result<(SessionChoice, Option<String>), RequestError> {
+        if common.resume_latest {
+            return Ok((SessionChoice::Latest, None));
+        }
+        let Some(id) = &common.session_id else {
+            return Ok((SessionChoice::New(None), None));
+        };
+        if id.starts_with("gw-") {
+            let row = self
+                .store()
+                .get_session(id)
+                .map_err(|e| RequestError::new(format!("session store: {e:#}")))?
+                .ok_or_else(|| {
+                    RequestError::new(format!(
+                        "no gateway session {id:?}; create one with session_create or list them with session_list"
+                    ))
+                })?;
+            if row.provider != provider.id() {
+                return Err(RequestError::new(format!(
+                    "session {id} belongs to {}, not {}",
+                    row.provider,
+                    provider.id()
+                )));
+            }
+            return match (row.cli_session_id, provider.session_support()) {
+                (Some(cli), _) => Ok((SessionChoice::Resume(cli), Some(id.clone()))),
+                (None, SessionSupport::ChooseId) => Ok((
+                    SessionChoice::New(Some(request::new_uuid())),
+                    Some(id.clone()),
+                )),
+                (None, SessionSupport::LearnId) => Err(RequestError::new(format!(
+                    "{id} is a gateway session id with no {} session behind it yet, and {} cannot take an id we choose: run once without sessionId (or with createNewSession) and pass the sessionId from that response",
+                    provider.display_name(),
+                    provider.binary()
+                ))),
+            };
+        }
+        request::check_flag_value("sessionId", id)?;
+        if provider.session_support() == SessionSupport::ChooseId && !request::is_uuid(id) {
+            return Err(RequestError::new(format!(
+                "sessionId {id:?} is not a {} session UUID",
+                provider.display_name()
+            )));
+        }
+        Ok((SessionChoice::Resume(id.clone()), None))
+    }
+
+    async fn launch(&self, mut spec: JobSpec, wait: bool) -> CallToolResult {
+        let warnings = std::mem::take(&mut spec.warnings);
+        let started = match self.jobs.start(spec).await {
+            Ok(s) => s,
+            Err(e) => return view::refused(format!("{e:#}")),
+        };
+        let id = started.job.id.clone();
+        if wait {
+            self.jobs.wait(&id, self.jobs.settings().sync_wait).await;
+        }
+        let row = match self.store().get_job(&id) {
+            Ok(Some(row)) => row,
+            Ok(None) => return view::refused(format!("job {id} disappeared from the store")),
+            Err(e) => return view::refused(format!("job store: {e:#}")),
+        };
+        let running = self.jobs.is_running(&id);
+        let mut v = if wait || !running {
+            view::result(&row, running, super::jobs::DEFAULT_MAX_CHARS)
+        } else {
+            view::summary(&row, running)
+        };
+        v["deduped"] = json!(started.deduped);
+        v["warnings"] = json!(warnings);
+        let text = if wait {
+            view::headline(&v)
+        } else {
+            format!(
+                "Started {} job {id}{}; poll llm_job_status, then llm_job_result.",
+                row.provider,
+                if started.deduped {
+                    " (an identical request was already running or done: reusing it)"
+                } else {
+                    ""
+                }
+            )
+        };
+        let failed = wait && !matches!(v["status"].as_str(), Some("completed" | "running"));
+        view::reply(v, text, failed)
+    }
+}
+
+/// The CLI's path, or an error that says how to install it.
+fn locate(provider: &dyn Provider) -> Result<std::path::PathBuf, RequestError> {
+    providers::which(provider.binary()).ok_or_else(|| {
+        RequestError::new(format!(
+            "{} is not installed: `{}` was not found on the gateway's PATH. Install it with: {}. If it is installed, make sure its directory is on the PATH the gateway runs with (run `llm-cli-gateway repair` after installing).",
+            provider.display_name(),
+            provider.binary(),
+            provider.install_hint()
+        ))
+    })
+}
+
+/// The model to pass, and a warning when it is not one the registry knows.
+fn resolve_model(
+    provider: &dyn Provider,
+    common: &Common,
+) -> Result<(Option<String>, Option<String>), RequestError> {
+    models::resolve(provider.catalog(), &ProcessEnv, common.model.as_deref())
+        .map(|r| (r.model, r.warning))
+        .map_err(|e| RequestError::new(e.to_string()))
+}

@@ -1,0 +1,320 @@
+//! Claude Code: `claude -p <prompt> [--output-format text|json|stream-json] …`.
+//!
+//! Facts from the real CLI (2.1.x): "Not logged in · Please run /login" arrives on
+//! stdout (inside the result object in JSON modes), exit 1; `stream-json` requires
+//! `--verbose`; bypass mode is refused as root.
+
+use rmcp::model::JsonObject;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::output::{self, Parsed};
+use super::request::{self, Common, Invocation, RequestError, SessionChoice};
+use super::{Provider, SessionSupport};
+use crate::models::{Catalog, ConfigFormat, ConfigProbe};
+
+pub struct Claude;
+
+const PERMISSION_MODES: &[&str] = &[
+    "default",
+    "acceptEdits",
+    "auto",
+    "bypassPermissions",
+    "manual",
+    "dontAsk",
+    "plan",
+];
+
+static CATALOG: Catalog = Catalog {
+    provider: "claude",
+    env_prefix: "CLAUDE",
+    models: &[
+        ("opus", "Most capable Claude model (CLI alias)"),
+        (
+            "sonnet",
+            "Balanced Claude model for most coding work (CLI alias)",
+        ),
+        ("haiku", "Fastest, cheapest Claude model (CLI alias)"),
+        ("claude-opus-5-5", "Claude Opus 5.5"),
+    ],
+    aliases: &[("fast", "haiku"), ("best", "opus")],
+    default_model: None,
+    config: Some(ConfigProbe {
+        path_env: "CLAUDE_SETTINGS_PATH",
+        default_path: ".claude/settings.json",
+        format: ConfigFormat::JsonPointer("/model"),
+    }),
+};
+
+/// Claude-only parameters, on top of [`Common`].
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct Params {
+    #[serde(flatten)]
+    #[expect(
+        dead_code,
+        reason = "parsed separately; here so the schema lists the shared parameters"
+    )]
+    common: Common,
+    /// Legacy switch: same as permissionMode "bypassPermissions".
+    #[serde(default)]
+    dangerously_skip_permissions: bool,
+    /// Replace the system prompt.
+    #[serde(default)]
+    system_prompt: Option<String>,
+    /// Append to the default system prompt (exclusive with systemPrompt).
+    #[serde(default)]
+    append_system_prompt: Option<String>,
+    /// Stop after this many agent turns.
+    #[serde(default)]
+    max_turns: Option<u32>,
+    /// Run as this configured sub-agent.
+    #[serde(default)]
+    agent: Option<String>,
+}
+
+impl Provider for Claude {
+    fn id(&self) -> &'static str {
+        "claude"
+    }
+    fn display_name(&self) -> &'static str {
+        "Claude Code"
+    }
+    fn binary(&self) -> &'static str {
+        "claude"
+    }
+    fn install_hint(&self) -> &'static str {
+        "npm install -g @anthropic-ai/claude-code"
+    }
+    fn login_hint(&self) -> &'static str {
+        "run `claude` once in a terminal and use /login (or set ANTHROPIC_API_KEY for the service)"
+    }
+    fn catalog(&self) -> &'static Catalog {
+        &CATALOG
+    }
+    fn session_support(&self) -> SessionSupport {
+        SessionSupport::ChooseId
+    }
+    fn tool_blurb(&self) -> &'static str {
+        "Ask Claude Code (the `claude` CLI, headless `-p`)"
+    }
+    fn output_formats(&self) -> &'static [&'static str] {
+        &["text", "json", "stream-json"]
+    }
+
+    fn request_schema(&self) -> JsonObject {
+        super::with_enums(
+            super::schema_of::<Params>(),
+            &[
+                ("outputFormat", self.output_formats()),
+                ("permissionMode", PERMISSION_MODES),
+            ],
+        )
+    }
+
+    fn invocation(
+        &self,
+        common: &Common,
+        args: &JsonObject,
+        model: Option<&str>,
+        session: &SessionChoice,
+    ) -> Result<Invocation, RequestError> {
+        let p: Params = request::from_args(args)?;
+        let format = common.output_format_or(self.output_formats())?;
+        let mut a = vec!["-p".to_string(), super::prompt_arg(&common.prompt)];
+        a.extend(["--output-format".into(), format.into()]);
+        if format == "stream-json" {
+            a.push("--verbose".into());
+        }
+        request::push_opt(&mut a, "--model", model);
+        match session {
+            SessionChoice::New(Some(id)) => request::push_opt(&mut a, "--session-id", Some(id)),
+            SessionChoice::New(None) => {}
+            SessionChoice::Resume(id) => request::push_opt(&mut a, "--resume", Some(id)),
+            SessionChoice::Latest => a.push("--continue".into()),
+        }
+        let mode = match (&common.permission_mode, p.dangerously_skip_permissions) {
+            (Some(m), _) => Some(request::one_of("permissionMode", m, PERMISSION_MODES)?),
+            (None, true) => Some("bypassPermissions"),
+            (None, false) => None,
+        };
+        request::push_opt(&mut a, "--permission-mode", mode);
+        if let Some(tools) = &common.allowed_tools {
+            request::push_opt(&mut a, "--allowedTools", Some(&tools.join(",")));
+        }
+        if let Some(tools) = &common.disallowed_tools {
+            request::push_opt(&mut a, "--disallowedTools", Some(&tools.join(",")));
+        }
+        if p.system_prompt.is_some() && p.append_system_prompt.is_some() {
+            return Err(RequestError::new(
+                "systemPrompt and appendSystemPrompt are exclusive",
+            ));
+        }
+        request::push_opt(&mut a, "--system-prompt", p.system_prompt.as_deref());
+        request::push_opt(
+            &mut a,
+            "--append-system-prompt",
+            p.append_system_prompt.as_deref(),
+        );
+        if let Some(n) = p.max_turns {
+            request::push_opt(&mut a, "--max-turns", Some(&n.to_string()));
+        }
+        if let Some(agent) = &p.agent {
+            request::check_flag_value("agent", agent)?;
+            request::push_opt(&mut a, "--agent", Some(agent));
+        }
+        Ok(Invocation {
+            args: a,
+            ..Invocation::default()
+        })
+    }
+
+    fn parse(&self, format: &str, stdout: &str, stderr: &str, exit_code: Option<i32>) -> Parsed {
+        let parsed = match format {
+            "json" => match output::parse_document(stdout) {
+                Some(doc) => from_result(&doc),
+                None => Parsed::garbage(stdout, "one JSON result object"),
+            },
+            "stream-json" => {
+                let events = output::parse_jsonl(stdout);
+                match events.iter().rev().find(|e| e["type"] == "result") {
+                    Some(doc) => from_result(doc),
+                    None if events.is_empty() => Parsed::garbage(stdout, "JSON lines"),
+                    None => Parsed {
+                        session_id: events.iter().find_map(|e| output::str_at(e, "/session_id")),
+                        response: Some(assistant_text(&events)).filter(|t| !t.is_empty()),
+                        ..Parsed::default()
+                    },
+                }
+            }
+            _ => Parsed::text(stdout),
+        };
+        parsed.finish(
+            stdout,
+            stderr,
+            exit_code,
+            &["Not logged in", "Invalid API key"],
+        )
+    }
+
+    fn upgrade_plan(&self, target: &str) -> Vec<Vec<String>> {
+        if target == "latest" {
+            vec![vec!["claude".into(), "update".into()]]
+        } else {
+            vec![vec!["claude".into(), "install".into(), target.into()]]
+        }
+    }
+}
+
+fn from_result(doc: &Value) -> Parsed {
+    let is_error = doc["is_error"].as_bool().unwrap_or(false);
+    let result = output::str_at(doc, "/result");
+    Parsed {
+        error: if is_error { result.clone() } else { None },
+        response: result,
+        session_id: output::str_at(doc, "/session_id"),
+        usage: crate::store::flight::Usage {
+            input_tokens: output::u64_at(doc, "/usage/input_tokens"),
+            output_tokens: output::u64_at(doc, "/usage/output_tokens"),
+            cache_read_tokens: output::u64_at(doc, "/usage/cache_read_input_tokens"),
+            cache_creation_tokens: output::u64_at(doc, "/usage/cache_creation_input_tokens"),
+            cost_usd: doc["total_cost_usd"].as_f64(),
+        },
+        ..Parsed::default()
+    }
+}
+
+fn assistant_text(events: &[Value]) -> String {
+    events
+        .iter()
+        .filter(|e| e["type"] == "assistant")
+        .flat_map(|e| {
+            e["message"]["content"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|c| c["text"].as_str().map(str::to_string))
+        .collect::<Vec<_>>()
+        .join("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn argv(v: Value, session: SessionChoice) -> Result<Vec<String>, RequestError> {
+        let args = v.as_object().unwrap().clone();
+        let common = Common::parse(&args)?;
+        Claude
+            .invocation(&common, &args, Some("sonnet"), &session)
+            .map(|i| i.args)
+    }
+
+    #[test]
+    fn builds_real_flags() {
+        let a = argv(
+            json!({"prompt": "hi", "outputFormat": "stream-json", "permissionMode": "plan", "allowedTools": ["Read", "Bash(git:*)"]}),
+            SessionChoice::Resume("0b6a3f0e-4c3e-4c7a-9d7e-1f2a3b4c5d6e".into()),
+        )
+        .unwrap();
+        assert_eq!(&a[..2], ["-p", "hi"]);
+        assert!(
+            a.windows(2)
+                .any(|w| w == ["--output-format", "stream-json"])
+        );
+        assert!(
+            a.contains(&"--verbose".to_string()),
+            "stream-json needs --verbose"
+        );
+        assert!(a.windows(2).any(|w| w == ["--model", "sonnet"]));
+        assert!(a.windows(2).any(|w| w[0] == "--resume"));
+        assert!(a.windows(2).any(|w| w == ["--permission-mode", "plan"]));
+        assert!(
+            a.windows(2)
+                .any(|w| w == ["--allowedTools", "Read,Bash(git:*)"])
+        );
+    }
+
+    #[test]
+    fn rejects_bad_modes_and_smuggled_flags() {
+        assert!(
+            argv(
+                json!({"prompt": "x", "permissionMode": "yolo"}),
+                SessionChoice::New(None)
+            )
+            .is_err()
+        );
+        assert!(
+            argv(
+                json!({"prompt": "x", "allowedTools": ["--evil"]}),
+                SessionChoice::New(None)
+            )
+            .is_err()
+        );
+        let a = argv(json!({"prompt": "--help"}), SessionChoice::New(None)).unwrap();
+        assert_eq!(a[1], " --help");
+    }
+
+    #[test]
+    fn parses_result_usage_and_not_logged_in() {
+        let ok = r#"{"type":"result","subtype":"success","is_error":false,"result":"hello","session_id":"s1","total_cost_usd":0.5,"usage":{"input_tokens":3,"output_tokens":4,"cache_read_input_tokens":5,"cache_creation_input_tokens":6}}"#;
+        let p = Claude.parse("json", ok, "", Some(0));
+        assert_eq!(p.response.as_deref(), Some("hello"));
+        assert_eq!(p.usage.output_tokens, Some(4));
+        assert_eq!(p.usage.cache_creation_tokens, Some(6));
+        assert_eq!(p.usage.cost_usd, Some(0.5));
+        let bad =
+            r#"{"type":"result","is_error":true,"result":"Not logged in · Please run /login"}"#;
+        let p = Claude.parse("json", bad, "", Some(1));
+        assert!(p.not_authenticated);
+        assert_eq!(
+            p.error.as_deref(),
+            Some("Not logged in · Please run /login")
+        );
+        let p = Claude.parse("json", "garbage{{", "", Some(0));
+        assert!(p.parse_warning.is_some());
+    }
+}

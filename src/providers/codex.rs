@@ -1,0 +1,450 @@
+//! Codex CLI: `codex [-a policy] exec [--json] --skip-git-repo-check … <prompt>`, resumed
+//! with `codex exec resume <id>|--last <prompt>` and forked with `codex exec fork`.
+//!
+//! Facts from the real CLI (0.169): without credentials or network `codex exec` never
+//! exits — it keeps printing `Reconnecting…` error events — so the idle timeout and the
+//! last error event are what a caller gets; outside a git repo it needs
+//! `--skip-git-repo-check`; approval policy is a top-level flag (`-a`), before `exec`.
+
+use std::collections::BTreeMap;
+
+use rmcp::model::JsonObject;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::output::{self, Parsed};
+use super::request::{self, Common, Invocation, RequestError, SessionChoice};
+use super::{Provider, SessionSupport};
+use crate::models::{Catalog, ConfigFormat, ConfigProbe};
+
+pub struct Codex;
+
+const SANDBOX_MODES: &[&str] = &["read-only", "workspace-write", "danger-full-access"];
+const APPROVAL_POLICIES: &[&str] = &["untrusted", "on-request", "never"];
+
+static CATALOG: Catalog = Catalog {
+    provider: "codex",
+    env_prefix: "CODEX",
+    models: &[
+        ("gpt-5.5", "Default Codex model"),
+        ("gpt-5.3-codex", "Previous Codex-tuned model"),
+        ("gpt-5.3-codex-spark", "Fast, low-latency Codex model"),
+    ],
+    aliases: &[("fast", "gpt-5.3-codex-spark")],
+    default_model: None,
+    config: Some(ConfigProbe {
+        path_env: "CODEX_CONFIG_PATH",
+        default_path: ".codex/config.toml",
+        format: ConfigFormat::TomlKey("model"),
+    }),
+};
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct Params {
+    #[serde(flatten)]
+    #[expect(
+        dead_code,
+        reason = "parsed separately; here so the schema lists the shared parameters"
+    )]
+    common: Common,
+    /// Sandbox for model-generated commands (`--sandbox`).
+    #[serde(default)]
+    sandbox_mode: Option<String>,
+    /// When Codex asks before running a command (`-a`).
+    #[serde(default)]
+    ask_for_approval: Option<String>,
+    /// Legacy: sandbox workspace-write and approval never.
+    #[serde(default)]
+    full_auto: bool,
+    /// No sandbox, no approvals. Only inside an externally sandboxed machine.
+    #[serde(default)]
+    dangerously_bypass_approvals_and_sandbox: bool,
+    /// Enable live web search (`--search`).
+    #[serde(default)]
+    search: bool,
+    /// Config profile (`--profile`).
+    #[serde(default)]
+    profile: Option<String>,
+    /// `-c key=value` overrides; keys are dotted names.
+    #[serde(default)]
+    config_overrides: Option<BTreeMap<String, String>>,
+    /// Do not persist session files (`--ephemeral`).
+    #[serde(default)]
+    ephemeral: bool,
+    /// Do not load ~/.codex/config.toml.
+    #[serde(default)]
+    ignore_user_config: bool,
+    /// Do not load execpolicy .rules files.
+    #[serde(default)]
+    ignore_rules: bool,
+}
+
+/// `codex_fork_session` arguments.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ForkParams {
+    #[serde(flatten)]
+    pub common: Common,
+    /// Fork the most recent session instead of `sessionId`.
+    #[serde(default)]
+    pub fork_last: bool,
+}
+
+impl Provider for Codex {
+    fn id(&self) -> &'static str {
+        "codex"
+    }
+    fn display_name(&self) -> &'static str {
+        "Codex CLI"
+    }
+    fn binary(&self) -> &'static str {
+        "codex"
+    }
+    fn install_hint(&self) -> &'static str {
+        "npm install -g @openai/codex"
+    }
+    fn login_hint(&self) -> &'static str {
+        "run `codex login` in a terminal (or `codex login --with-api-key` reading OPENAI_API_KEY from stdin)"
+    }
+    fn catalog(&self) -> &'static Catalog {
+        &CATALOG
+    }
+    fn session_support(&self) -> SessionSupport {
+        SessionSupport::LearnId
+    }
+    fn tool_blurb(&self) -> &'static str {
+        "Ask OpenAI Codex (the `codex` CLI, `codex exec`)"
+    }
+    fn output_formats(&self) -> &'static [&'static str] {
+        &["text", "json"]
+    }
+
+    fn request_schema(&self) -> JsonObject {
+        super::with_enums(
+            super::schema_of::<Params>(),
+            &[
+                ("outputFormat", self.output_formats()),
+                ("sandboxMode", SANDBOX_MODES),
+                ("askForApproval", APPROVAL_POLICIES),
+            ],
+        )
+    }
+
+    fn invocation(
+        &self,
+        common: &Common,
+        args: &JsonObject,
+        model: Option<&str>,
+        session: &SessionChoice,
+    ) -> Result<Invocation, RequestError> {
+        let p: Params = request::from_args(args)?;
+        let mut warnings = Vec::new();
+        if common.permission_mode.is_some() {
+            return Err(RequestError::new(
+                "codex has no permissionMode: use sandboxMode (read-only|workspace-write|danger-full-access) and askForApproval (untrusted|on-request|never)",
+            ));
+        }
+        if common.allowed_tools.is_some() || common.disallowed_tools.is_some() {
+            warnings.push(
+                "codex has no tool allow/deny list; allowedTools/disallowedTools were ignored"
+                    .into(),
+            );
+        }
+        let resuming = !matches!(session, SessionChoice::New(_));
+        let (mut sandbox, mut approval) = (p.sandbox_mode.clone(), p.ask_for_approval.clone());
+        if p.full_auto {
+            sandbox.get_or_insert_with(|| "workspace-write".into());
+            approval.get_or_insert_with(|| "never".into());
+        }
+        let mut a = Vec::new();
+        if let Some(policy) = &approval {
+            request::one_of("askForApproval", policy, APPROVAL_POLICIES)?;
+            if resuming {
+                warnings.push(
+                    "askForApproval ignored: a resumed session keeps its approval policy".into(),
+                );
+            } else {
+                a.extend(["-a".into(), policy.clone()]);
+            }
+        }
+        if p.search {
+            a.push("--search".into());
+        }
+        a.push("exec".into());
+        match session {
+            SessionChoice::New(_) => {}
+            SessionChoice::Resume(_) | SessionChoice::Latest => a.push("resume".into()),
+        }
+        exec_flags(&mut a, common, &p, model, self.output_formats())?;
+        if let Some(mode) = &sandbox {
+            request::one_of("sandboxMode", mode, SANDBOX_MODES)?;
+            if resuming {
+                warnings.push("sandboxMode ignored: a resumed session keeps its sandbox".into());
+            } else {
+                a.extend(["--sandbox".into(), mode.clone()]);
+            }
+        }
+        if p.dangerously_bypass_approvals_and_sandbox && !resuming {
+            a.push("--dangerously-bypass-approvals-and-sandbox".into());
+        }
+        match session {
+            SessionChoice::Resume(id) => a.push(id.clone()),
+            SessionChoice::Latest => a.push("--last".into()),
+            SessionChoice::New(_) => {}
+        }
+        a.push(super::prompt_arg(&common.prompt));
+        Ok(Invocation {
+            args: a,
+            env: Vec::new(),
+            warnings,
+        })
+    }
+
+    fn parse(&self, format: &str, stdout: &str, stderr: &str, exit_code: Option<i32>) -> Parsed {
+        let parsed = if format == "json" {
+            let events = output::parse_jsonl(stdout);
+            if events.is_empty() && !stdout.trim().is_empty() {
+                Parsed::garbage(stdout, "JSON lines")
+            } else {
+                from_events(&events)
+            }
+        } else {
+            Parsed::text(stdout)
+        };
+        parsed.finish(
+            stdout,
+            stderr,
+            exit_code,
+            &["Not logged in", "401 Unauthorized"],
+        )
+    }
+
+    fn upgrade_plan(&self, target: &str) -> Vec<Vec<String>> {
+        if target == "latest" {
+            vec![vec!["codex".into(), "update".into()]]
+        } else {
+            vec![vec![
+                "npm".into(),
+                "install".into(),
+                "-g".into(),
+                format!("@openai/codex@{target}"),
+            ]]
+        }
+    }
+}
+
+/// Flags `exec`, `exec resume` and `exec fork` share.
+fn exec_flags(
+    a: &mut Vec<String>,
+    common: &Common,
+    p: &Params,
+    model: Option<&str>,
+    formats: &[&str],
+) -> Result<(), RequestError> {
+    if common.output_format_or(formats)? == "json" {
+        a.push("--json".into());
+    }
+    a.push("--skip-git-repo-check".into());
+    request::push_opt(a, "--model", model);
+    if let Some(profile) = &p.profile {
+        request::check_flag_value("profile", profile)?;
+        request::push_opt(a, "--profile", Some(profile));
+    }
+    for (k, v) in p.config_overrides.iter().flatten() {
+        let key_ok = !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
+        if !key_ok || v.contains(['\r', '\n']) {
+            return Err(RequestError::new(format!(
+                "configOverrides entry {k:?}: keys are dotted names ([A-Za-z0-9._]) and values are one line"
+            )));
+        }
+        a.extend(["-c".into(), format!("{k}={v}")]);
+    }
+    for (on, flag) in [
+        (p.ephemeral, "--ephemeral"),
+        (p.ignore_user_config, "--ignore-user-config"),
+        (p.ignore_rules, "--ignore-rules"),
+    ] {
+        if on {
+            a.push(flag.into());
+        }
+    }
+    Ok(())
+}
+
+/// Argv for `codex_fork_session`: `codex exec fork [flags] <id>|--last <prompt>`.
+pub fn fork_invocation(p: &ForkParams, model: Option<&str>) -> Result<Invocation, RequestError> {
+    let target = match (&p.common.session_id, p.fork_last) {
+        (Some(id), false) => {
+            if !request::is_uuid(id) {
+                return Err(RequestError::new(format!(
+                    "sessionId {id:?} is not a Codex session UUID (gateway `gw-…` ids cannot be forked)"
+                )));
+            }
+            id.clone()
+        }
+        (None, true) => "--last".into(),
+        _ => {
+            return Err(RequestError::new(
+                "give exactly one of sessionId (a Codex session UUID) or forkLast: true",
+            ));
+        }
+    };
+    let mut a = vec!["exec".to_string(), "fork".into()];
+    let params = Params {
+        common: p.common.clone(),
+        ..Params::default()
+    };
+    exec_flags(&mut a, &p.common, &params, model, Codex.output_formats())?;
+    a.push(target);
+    a.push(super::prompt_arg(&p.common.prompt));
+    Ok(Invocation {
+        args: a,
+        ..Invocation::default()
+    })
+}
+
+pub fn fork_schema() -> JsonObject {
+    super::with_enums(
+        super::schema_of::<ForkParams>(),
+        &[("outputFormat", Codex.output_formats())],
+    )
+}
+
+fn from_events(events: &[Value]) -> Parsed {
+    let mut p = Parsed::default();
+    let mut texts = Vec::new();
+    for e in events {
+        match e["type"].as_str().unwrap_or_default() {
+            "thread.started" => p.session_id = output::str_at(e, "/thread_id"),
+            "item.completed" => match e["item"]["type"].as_str() {
+                Some("agent_message") => {
+                    if let Some(t) = e["item"]["text"].as_str() {
+                        texts.push(t.to_string());
+                    }
+                }
+                Some("error") => p.error = output::str_at(e, "/item/message"),
+                _ => {}
+            },
+            "turn.completed" => {
+                p.usage.input_tokens = output::u64_at(e, "/usage/input_tokens");
+                p.usage.cache_read_tokens = output::u64_at(e, "/usage/cached_input_tokens");
+                p.usage.output_tokens = output::u64_at(e, "/usage/output_tokens");
+            }
+            "turn.failed" => p.error = output::str_at(e, "/error/message"),
+            "error" => p.error = output::str_at(e, "/message"),
+            _ => {}
+        }
+    }
+    if !texts.is_empty() {
+        p.response = Some(texts.join("\n\n"));
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn argv(v: Value, session: SessionChoice) -> Result<Invocation, RequestError> {
+        let args = v.as_object().unwrap().clone();
+        let common = Common::parse(&args)?;
+        Codex.invocation(&common, &args, Some("gpt-5.5"), &session)
+    }
+
+    #[test]
+    fn new_and_resumed_runs() {
+        let i = argv(
+            json!({"prompt": "hi", "outputFormat": "json", "fullAuto": true}),
+            SessionChoice::New(None),
+        )
+        .unwrap();
+        assert_eq!(&i.args[..3], ["-a", "never", "exec"]);
+        assert!(i.args.contains(&"--json".into()));
+        assert!(i.args.contains(&"--skip-git-repo-check".into()));
+        assert!(
+            i.args
+                .windows(2)
+                .any(|w| w == ["--sandbox", "workspace-write"])
+        );
+        assert_eq!(i.args.last().unwrap(), "hi");
+
+        let id = "0b6a3f0e-4c3e-4c7a-9d7e-1f2a3b4c5d6e";
+        let i = argv(
+            json!({"prompt": "again", "fullAuto": true}),
+            SessionChoice::Resume(id.into()),
+        )
+        .unwrap();
+        assert_eq!(&i.args[..2], ["exec", "resume"]);
+        assert!(!i.args.contains(&"--sandbox".into()), "{:?}", i.args);
+        assert_eq!(&i.args[i.args.len() - 2..], [id, "again"]);
+        assert_eq!(i.warnings.len(), 2);
+
+        let i = argv(json!({"prompt": "x"}), SessionChoice::Latest).unwrap();
+        assert_eq!(&i.args[i.args.len() - 2..], ["--last", "x"]);
+    }
+
+    #[test]
+    fn config_override_keys_are_checked() {
+        assert!(
+            argv(
+                json!({"prompt": "x", "configOverrides": {"a b": "1"}}),
+                SessionChoice::New(None)
+            )
+            .is_err()
+        );
+        assert!(
+            argv(
+                json!({"prompt": "x", "configOverrides": {"model": "a\nb"}}),
+                SessionChoice::New(None)
+            )
+            .is_err()
+        );
+        let i = argv(
+            json!({"prompt": "x", "configOverrides": {"model_reasoning_effort": "high"}}),
+            SessionChoice::New(None),
+        )
+        .unwrap();
+        assert!(
+            i.args
+                .windows(2)
+                .any(|w| w == ["-c", "model_reasoning_effort=high"])
+        );
+    }
+
+    #[test]
+    fn parses_events() {
+        let out = "{\"type\":\"thread.started\",\"thread_id\":\"t1\"}\n{\"type\":\"turn.started\"}\n{\"type\":\"item.completed\",\"item\":{\"id\":\"item_0\",\"type\":\"agent_message\",\"text\":\"done\"}}\n{\"type\":\"turn.completed\",\"usage\":{\"input_tokens\":10,\"cached_input_tokens\":2,\"output_tokens\":5}}\n";
+        let p = Codex.parse("json", out, "", Some(0));
+        assert_eq!(p.session_id.as_deref(), Some("t1"));
+        assert_eq!(p.response.as_deref(), Some("done"));
+        assert_eq!(
+            (
+                p.usage.input_tokens,
+                p.usage.cache_read_tokens,
+                p.usage.output_tokens
+            ),
+            (Some(10), Some(2), Some(5))
+        );
+        let offline = "{\"type\":\"thread.started\",\"thread_id\":\"t\"}\n{\"type\":\"error\",\"message\":\"Reconnecting... 2/5 (stream disconnected)\"}\n";
+        let p = Codex.parse("json", offline, "", None);
+        assert!(p.error.unwrap().starts_with("Reconnecting"));
+    }
+
+    #[test]
+    fn fork_needs_exactly_one_target() {
+        let f = |v: Value| {
+            let p: ForkParams = request::from_args(v.as_object().unwrap()).unwrap();
+            fork_invocation(&p, None)
+        };
+        assert!(f(json!({"prompt": "x"})).is_err());
+        assert!(f(json!({"prompt": "x", "sessionId": "gw-abc"})).is_err());
+        let i = f(json!({"prompt": "x", "forkLast": true})).unwrap();
+        assert_eq!(&i.args[..2], ["exec", "fork"]);
+        assert_eq!(&i.args[i.args.len() - 2..], ["--last", "x"]);
+    }
+}

@@ -1,0 +1,298 @@
+//! Gemini CLI: `gemini -p <prompt> -o text|json|stream-json --skip-trust …`.
+//!
+//! Facts from the real CLI (0.61): no auth configured → exit 41 with the error as JSON
+//! on stderr (stdout empty); an untrusted folder in headless mode → exit 55 unless
+//! `--skip-trust`; unknown session → exit 42; `--session-id <uuid>` starts a session
+//! with an id we choose.
+
+use rmcp::model::JsonObject;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::output::{self, Parsed};
+use super::request::{self, Common, Invocation, RequestError, SessionChoice};
+use super::{Provider, SessionSupport};
+use crate::models::{Catalog, ConfigFormat, ConfigProbe};
+use crate::store::flight::Usage;
+
+pub struct Gemini;
+
+const APPROVAL_MODES: &[&str] = &["default", "auto_edit", "yolo", "plan"];
+/// Exit code the CLI uses for "no auth method configured".
+const EXIT_NO_AUTH: i32 = 41;
+
+static CATALOG: Catalog = Catalog {
+    provider: "gemini",
+    env_prefix: "GEMINI",
+    models: &[
+        ("gemini-2.5-pro", "Most capable Gemini 2.5 model"),
+        ("gemini-2.5-flash", "Fast Gemini 2.5 model"),
+        ("gemini-2.5-flash-lite", "Cheapest Gemini 2.5 model"),
+    ],
+    aliases: &[("pro", "gemini-2.5-pro"), ("flash", "gemini-2.5-flash")],
+    default_model: None,
+    config: Some(ConfigProbe {
+        path_env: "GEMINI_SETTINGS_PATH",
+        default_path: ".gemini/settings.json",
+        format: ConfigFormat::JsonPointer("/model/name"),
+    }),
+};
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct Params {
+    #[serde(flatten)]
+    #[expect(
+        dead_code,
+        reason = "parsed separately; here so the schema lists the shared parameters"
+    )]
+    common: Common,
+    /// Tool approval mode (`--approval-mode`).
+    #[serde(default)]
+    approval_mode: Option<String>,
+    /// Run tools in Gemini's sandbox (`-s`).
+    #[serde(default)]
+    sandbox: bool,
+    /// Trust `cwd` for this run (`--skip-trust`); headless runs in an untrusted folder
+    /// otherwise exit 55. Default true.
+    #[serde(default = "yes")]
+    skip_trust: bool,
+    /// Extra policy files (`--policy`), each must exist.
+    #[serde(default)]
+    policy_files: Option<Vec<String>>,
+    /// Extra workspace directories (`--include-directories`).
+    #[serde(default)]
+    include_directories: Option<Vec<String>>,
+}
+
+impl Provider for Gemini {
+    fn id(&self) -> &'static str {
+        "gemini"
+    }
+    fn display_name(&self) -> &'static str {
+        "Gemini CLI"
+    }
+    fn binary(&self) -> &'static str {
+        "gemini"
+    }
+    fn install_hint(&self) -> &'static str {
+        "npm install -g @google/gemini-cli"
+    }
+    fn login_hint(&self) -> &'static str {
+        "run `gemini` once in a terminal and pick a sign-in method, or set GEMINI_API_KEY for the service"
+    }
+    fn catalog(&self) -> &'static Catalog {
+        &CATALOG
+    }
+    fn session_support(&self) -> SessionSupport {
+        SessionSupport::ChooseId
+    }
+    fn tool_blurb(&self) -> &'static str {
+        "Ask Google Gemini (the `gemini` CLI, headless `-p`)"
+    }
+    fn output_formats(&self) -> &'static [&'static str] {
+        &["text", "json", "stream-json"]
+    }
+
+    fn request_schema(&self) -> JsonObject {
+        super::with_enums(
+            super::schema_of::<Params>(),
+            &[
+                ("outputFormat", self.output_formats()),
+                ("approvalMode", APPROVAL_MODES),
+            ],
+        )
+    }
+
+    fn invocation(
+        &self,
+        common: &Common,
+        args: &JsonObject,
+        model: Option<&str>,
+        session: &SessionChoice,
+    ) -> Result<Invocation, RequestError> {
+        let p: Params = request::from_args(args)?;
+        let mut warnings = Vec::new();
+        if common.permission_mode.is_some() {
+            return Err(RequestError::new(
+                "gemini takes approvalMode (default|auto_edit|yolo|plan), not permissionMode",
+            ));
+        }
+        let format = common.output_format_or(self.output_formats())?;
+        let mut a = vec!["-p".to_string(), super::prompt_arg(&common.prompt)];
+        a.extend(["-o".into(), format.into()]);
+        request::push_opt(&mut a, "--model", model);
+        match session {
+            SessionChoice::New(Some(id)) => request::push_opt(&mut a, "--session-id", Some(id)),
+            SessionChoice::New(None) => {}
+            SessionChoice::Resume(id) => request::push_opt(&mut a, "--resume", Some(id)),
+            SessionChoice::Latest => request::push_opt(&mut a, "--resume", Some("latest")),
+        }
+        if let Some(mode) = &p.approval_mode {
+            request::one_of("approvalMode", mode, APPROVAL_MODES)?;
+            request::push_opt(&mut a, "--approval-mode", Some(mode));
+        }
+        if p.sandbox {
+            a.push("-s".into());
+        }
+        if p.skip_trust {
+            a.push("--skip-trust".into());
+        }
+        for tool in common.allowed_tools.iter().flatten() {
+            request::push_opt(&mut a, "--allowed-tools", Some(tool));
+        }
+        if common.disallowed_tools.is_some() {
+            warnings.push(
+                "gemini has no deny list flag (use policy files); disallowedTools was ignored"
+                    .into(),
+            );
+        }
+        for file in p.policy_files.iter().flatten() {
+            existing_path("policy file", file)?;
+            request::push_opt(&mut a, "--policy", Some(file));
+        }
+        for dir in p.include_directories.iter().flatten() {
+            existing_path("include directory", dir)?;
+            request::push_opt(&mut a, "--include-directories", Some(dir));
+        }
+        Ok(Invocation {
+            args: a,
+            env: Vec::new(),
+            warnings,
+        })
+    }
+
+    fn parse(&self, format: &str, stdout: &str, stderr: &str, exit_code: Option<i32>) -> Parsed {
+        let mut parsed = match format {
+            "json" => match output::parse_document(stdout) {
+                Some(doc) => Parsed {
+                    response: output::str_at(&doc, "/response"),
+                    session_id: output::str_at(&doc, "/session_id"),
+                    usage: model_tokens(&doc["stats"]["models"]),
+                    error: output::str_at(&doc, "/error/message"),
+                    ..Parsed::default()
+                },
+                None if stdout.trim().is_empty() => Parsed::default(),
+                None => Parsed::garbage(stdout, "one JSON object"),
+            },
+            "stream-json" => from_stream(&output::parse_jsonl(stdout), stdout),
+            _ => Parsed::text(stdout),
+        };
+        // With -o json the CLI reports failures as a JSON document on stderr.
+        if parsed.error.is_none()
+            && let Some(doc) = output::parse_document(stderr)
+        {
+            parsed.error = output::str_at(&doc, "/error/message");
+            parsed.session_id = parsed.session_id.or(output::str_at(&doc, "/session_id"));
+        }
+        parsed.not_authenticated |= exit_code == Some(EXIT_NO_AUTH);
+        parsed.finish(stdout, stderr, exit_code, &["Please set an Auth method"])
+    }
+
+    fn upgrade_plan(&self, target: &str) -> Vec<Vec<String>> {
+        vec![vec![
+            "npm".into(),
+            "install".into(),
+            "-g".into(),
+            format!("@google/gemini-cli@{target}"),
+        ]]
+    }
+}
+
+fn existing_path(what: &str, path: &str) -> Result<(), RequestError> {
+    request::check_flag_value(what, path)?;
+    if std::path::Path::new(path).exists() {
+        Ok(())
+    } else {
+        Err(RequestError::new(format!("{what} {path:?} does not exist")))
+    }
+}
+
+/// Sums `stats.models.<model>.tokens` across the models a run used.
+fn model_tokens(models: &Value) -> Usage {
+    let mut u = Usage::default();
+    for m in models.as_object().into_iter().flat_map(|m| m.values()) {
+        let add = |slot: &mut Option<u64>, key: &str| {
+            if let Some(n) = m["tokens"][key].as_u64() {
+                *slot = Some(slot.unwrap_or(0) + n);
+            }
+        };
+        add(&mut u.input_tokens, "prompt");
+        add(&mut u.output_tokens, "candidates");
+        add(&mut u.cache_read_tokens, "cached");
+    }
+    u
+}
+
+fn from_stream(events: &[Value], stdout: &str) -> Parsed {
+    if events.is_empty() && !stdout.trim().is_empty() {
+        return Parsed::garbage(stdout, "JSON lines");
+    }
+    let text: String = events
+        .iter()
+        .filter(|e| e["type"] == "message" && e["role"] == "assistant")
+        .filter_map(|e| e["content"].as_str())
+        .collect();
+    let result = events.iter().rev().find(|e| e["type"] == "result");
+    Parsed {
+        response: (!text.is_empty()).then_some(text),
+        session_id: events.iter().find_map(|e| output::str_at(e, "/session_id")),
+        usage: result
+            .map(|r| Usage {
+                input_tokens: output::u64_at(r, "/stats/input_tokens"),
+                output_tokens: output::u64_at(r, "/stats/output_tokens"),
+                cache_read_tokens: output::u64_at(r, "/stats/cached"),
+                ..Usage::default()
+            })
+            .unwrap_or_default(),
+        error: result
+            .filter(|r| r["status"] != "success")
+            .and_then(|r| output::str_at(r, "/error/message")),
+        ..Parsed::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn builds_flags_and_checks_paths() {
+        let args = json!({"prompt": "hi", "outputFormat": "json", "approvalMode": "plan"});
+        let args = args.as_object().unwrap().clone();
+        let c = Common::parse(&args).unwrap();
+        let i = Gemini
+            .invocation(&c, &args, None, &SessionChoice::New(Some("u".into())))
+            .unwrap();
+        assert_eq!(&i.args[..4], ["-p", "hi", "-o", "json"]);
+        assert!(i.args.windows(2).any(|w| w == ["--session-id", "u"]));
+        assert!(i.args.contains(&"--skip-trust".into()));
+        let args = json!({"prompt": "hi", "policyFiles": ["/no/such/policy.toml"]});
+        let args = args.as_object().unwrap().clone();
+        let c = Common::parse(&args).unwrap();
+        assert!(
+            Gemini
+                .invocation(&c, &args, None, &SessionChoice::Latest)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn parses_stats_and_auth_failure() {
+        let ok = r#"{"session_id":"s","response":"yo","stats":{"models":{"a":{"tokens":{"prompt":10,"candidates":3,"cached":1}},"b":{"tokens":{"prompt":5,"candidates":2}}}}}"#;
+        let p = Gemini.parse("json", ok, "", Some(0));
+        assert_eq!(p.response.as_deref(), Some("yo"));
+        assert_eq!(p.usage.input_tokens, Some(15));
+        assert_eq!(p.usage.output_tokens, Some(5));
+        let err = "{\n \"session_id\": \"x\",\n \"error\": {\"type\": \"Error\", \"message\": \"Please set an Auth method in your settings\", \"code\": 41}\n}";
+        let p = Gemini.parse("json", "", err, Some(41));
+        assert!(p.not_authenticated);
+        assert!(p.error.unwrap().starts_with("Please set an Auth method"));
+    }
+}

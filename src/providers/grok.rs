@@ -1,0 +1,200 @@
+//! Grok CLI: `grok -p <prompt> [--model m] …`.
+//!
+//! Facts from the recorded CLI: headless mode prints JSON lines of chat messages
+//! (`{"role":"assistant","content":…}`) and exits 0 even when the API call failed (the
+//! assistant message then starts with "Sorry, I encountered an error"); a missing key is
+//! "❌ Error: API key required…" on stderr, exit 1. Session flags (`--resume`,
+//! `--continue`) and approval flags follow xAI's Grok Build CLI, as the original gateway
+//! did; only flags the caller asks for are emitted, so the plain form works with both.
+
+use rmcp::model::JsonObject;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::output::{self, Parsed};
+use super::request::{self, Common, Invocation, RequestError, SessionChoice};
+use super::{Provider, SessionSupport};
+use crate::models::Catalog;
+
+pub struct Grok;
+
+const PERMISSION_MODES: &[&str] = &[
+    "default",
+    "acceptEdits",
+    "auto",
+    "dontAsk",
+    "bypassPermissions",
+    "plan",
+];
+const EFFORTS: &[&str] = &["low", "medium", "high", "xhigh", "max"];
+const FAILED_REPLY: &str = "Sorry, I encountered an error";
+
+static CATALOG: Catalog = Catalog {
+    provider: "grok",
+    env_prefix: "GROK",
+    models: &[
+        ("grok-build", "xAI Grok Build default coding model"),
+        ("grok-code-fast-1", "Fast Grok coding model"),
+        ("grok-4-latest", "Latest Grok 4 model"),
+    ],
+    aliases: &[("fast", "grok-code-fast-1")],
+    default_model: Some("grok-build"),
+    config: None,
+};
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct Params {
+    #[serde(flatten)]
+    #[expect(
+        dead_code,
+        reason = "parsed separately; here so the schema lists the shared parameters"
+    )]
+    common: Common,
+    /// Auto-approve all tool executions (`--always-approve`).
+    #[serde(default)]
+    always_approve: bool,
+    /// Reasoning effort (`--effort`).
+    #[serde(default)]
+    effort: Option<String>,
+}
+
+impl Provider for Grok {
+    fn id(&self) -> &'static str {
+        "grok"
+    }
+    fn display_name(&self) -> &'static str {
+        "Grok CLI"
+    }
+    fn binary(&self) -> &'static str {
+        "grok"
+    }
+    fn install_hint(&self) -> &'static str {
+        "npm install -g grok-build (xAI), then `grok login`"
+    }
+    fn login_hint(&self) -> &'static str {
+        "run `grok login` in a terminal, or set GROK_API_KEY for the service"
+    }
+    fn catalog(&self) -> &'static Catalog {
+        &CATALOG
+    }
+    fn session_support(&self) -> SessionSupport {
+        SessionSupport::LearnId
+    }
+    fn tool_blurb(&self) -> &'static str {
+        "Ask xAI Grok (the `grok` CLI, headless `-p`)"
+    }
+    fn output_formats(&self) -> &'static [&'static str] {
+        &["plain", "json", "streaming-json"]
+    }
+
+    fn request_schema(&self) -> JsonObject {
+        super::with_enums(
+            super::schema_of::<Params>(),
+            &[
+                ("outputFormat", self.output_formats()),
+                ("permissionMode", PERMISSION_MODES),
+                ("effort", EFFORTS),
+            ],
+        )
+    }
+
+    fn invocation(
+        &self,
+        common: &Common,
+        args: &JsonObject,
+        model: Option<&str>,
+        session: &SessionChoice,
+    ) -> Result<Invocation, RequestError> {
+        let p: Params = request::from_args(args)?;
+        let format = common.output_format_or(self.output_formats())?;
+        let mut a = vec!["-p".to_string(), super::prompt_arg(&common.prompt)];
+        request::push_opt(&mut a, "--model", model);
+        if format != "plain" {
+            request::push_opt(&mut a, "--output-format", Some(format));
+        }
+        match session {
+            SessionChoice::New(_) => {}
+            SessionChoice::Resume(id) => request::push_opt(&mut a, "--resume", Some(id)),
+            SessionChoice::Latest => a.push("--continue".into()),
+        }
+        if p.always_approve {
+            a.push("--always-approve".into());
+        }
+        if let Some(mode) = &common.permission_mode {
+            request::one_of("permissionMode", mode, PERMISSION_MODES)?;
+            request::push_opt(&mut a, "--permission-mode", Some(mode));
+        }
+        if let Some(effort) = &p.effort {
+            request::one_of("effort", effort, EFFORTS)?;
+            request::push_opt(&mut a, "--effort", Some(effort));
+        }
+        if let Some(tools) = &common.allowed_tools {
+            request::push_opt(&mut a, "--tools", Some(&tools.join(",")));
+        }
+        if let Some(tools) = &common.disallowed_tools {
+            request::push_opt(&mut a, "--disallowed-tools", Some(&tools.join(",")));
+        }
+        Ok(Invocation {
+            args: a,
+            ..Invocation::default()
+        })
+    }
+
+    fn parse(&self, _format: &str, stdout: &str, stderr: &str, exit_code: Option<i32>) -> Parsed {
+        let messages = output::parse_jsonl(stdout);
+        let reply = messages
+            .iter()
+            .rev()
+            .find(|m| m["role"] == "assistant")
+            .and_then(|m| m["content"].as_str());
+        let mut parsed = match reply {
+            Some(text) => Parsed {
+                response: Some(text.to_string()),
+                error: text.starts_with(FAILED_REPLY).then(|| text.to_string()),
+                ..Parsed::default()
+            },
+            None => Parsed::text(stdout),
+        };
+        parsed.session_id = messages
+            .iter()
+            .find_map(|m| output::str_at(m, "/session_id").or(output::str_at(m, "/sessionId")));
+        parsed.finish(stdout, stderr, exit_code, &["API key required"])
+    }
+
+    fn upgrade_plan(&self, target: &str) -> Vec<Vec<String>> {
+        if target == "latest" {
+            vec![vec!["grok".into(), "update".into()]]
+        } else {
+            vec![vec![
+                "grok".into(),
+                "update".into(),
+                "--version".into(),
+                target.into(),
+            ]]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_errors_are_failures() {
+        let out = "{\"role\":\"user\",\"content\":\"say hi\"}\n{\"role\":\"assistant\",\"content\":\"Sorry, I encountered an error: Grok API error: Connection error.\"}\n";
+        let p = Grok.parse("plain", out, "", Some(0));
+        assert!(p.error.unwrap().contains("Connection error"));
+        let out = "{\"role\":\"user\",\"content\":\"q\"}\n{\"role\":\"assistant\",\"content\":\"hello\"}\n";
+        let p = Grok.parse("plain", out, "", Some(0));
+        assert_eq!(p.response.as_deref(), Some("hello"));
+        assert!(p.error.is_none());
+        let p = Grok.parse(
+            "plain",
+            "",
+            "❌ Error: API key required. Set GROK_API_KEY",
+            Some(1),
+        );
+        assert!(p.not_authenticated);
+    }
+}

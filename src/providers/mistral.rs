@@ -1,0 +1,252 @@
+//! Mistral Vibe: `vibe -p <prompt> --output text|json|streaming --agent <name>`, with the
+//! model in `VIBE_ACTIVE_MODEL` (Vibe has no `--model` flag).
+//!
+//! Facts from the real CLI (3.0): built-in agents are ask, accept-edits, smart-approve
+//! and auto-approve (an unknown one exits 2); a missing `MISTRAL_API_KEY` is reported on
+//! stderr with exit 1; `--time-limit` ends a run with exit 3. The package is PyPI
+//! `mistral-vibe` — `vibe-cli` is an unrelated tool that also installs `vibe`.
+
+use rmcp::model::JsonObject;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::output::{self, Parsed};
+use super::request::{self, Common, Invocation, RequestError, SessionChoice};
+use super::{Provider, SessionSupport};
+use crate::models::Catalog;
+
+pub struct Mistral;
+
+const AGENTS: &[&str] = &["auto-approve", "accept-edits", "smart-approve", "ask"];
+pub const MODEL_ENV: &str = "VIBE_ACTIVE_MODEL";
+
+static CATALOG: Catalog = Catalog {
+    provider: "mistral",
+    env_prefix: "MISTRAL",
+    models: &[
+        (
+            "devstral-medium",
+            "Devstral Medium: Mistral's agentic coding model",
+        ),
+        ("devstral-large", "Devstral Large: most capable Devstral"),
+        ("devstral-small", "Devstral Small: fast and cheap"),
+    ],
+    aliases: &[("fast", "devstral-small")],
+    default_model: Some("devstral-medium"),
+    config: None,
+};
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct Params {
+    #[serde(flatten)]
+    #[expect(
+        dead_code,
+        reason = "parsed separately; here so the schema lists the shared parameters"
+    )]
+    common: Common,
+    /// Stop after this many assistant turns (`--max-turns`).
+    #[serde(default)]
+    max_turns: Option<u32>,
+    /// Stop when the run would cost more than this many dollars (`--max-price`).
+    #[serde(default)]
+    max_price: Option<f64>,
+}
+
+impl Provider for Mistral {
+    fn id(&self) -> &'static str {
+        "mistral"
+    }
+    fn display_name(&self) -> &'static str {
+        "Mistral Vibe"
+    }
+    fn binary(&self) -> &'static str {
+        "vibe"
+    }
+    fn install_hint(&self) -> &'static str {
+        "uv tool install mistral-vibe (or pipx install mistral-vibe; needs Python ≥ 3.12 — not the unrelated `vibe-cli`)"
+    }
+    fn login_hint(&self) -> &'static str {
+        "run `vibe --setup` in a terminal, or set MISTRAL_API_KEY for the service"
+    }
+    fn catalog(&self) -> &'static Catalog {
+        &CATALOG
+    }
+    fn session_support(&self) -> SessionSupport {
+        SessionSupport::LearnId
+    }
+    fn tool_blurb(&self) -> &'static str {
+        "Ask Mistral Vibe (the `vibe` CLI, headless `-p`; model via VIBE_ACTIVE_MODEL)"
+    }
+    fn output_formats(&self) -> &'static [&'static str] {
+        &["text", "json", "streaming"]
+    }
+
+    fn request_schema(&self) -> JsonObject {
+        super::with_enums(
+            super::schema_of::<Params>(),
+            &[
+                ("outputFormat", self.output_formats()),
+                ("permissionMode", AGENTS),
+            ],
+        )
+    }
+
+    fn invocation(
+        &self,
+        common: &Common,
+        args: &JsonObject,
+        model: Option<&str>,
+        session: &SessionChoice,
+    ) -> Result<Invocation, RequestError> {
+        let p: Params = request::from_args(args)?;
+        let format = common.output_format_or(self.output_formats())?;
+        let mut a = vec!["-p".to_string(), super::prompt_arg(&common.prompt)];
+        a.extend(["--output".into(), format.into()]);
+        // Programmatic callers cannot answer prompts, so auto-approve unless told otherwise.
+        let agent = common.permission_mode.as_deref().unwrap_or("auto-approve");
+        request::one_of("permissionMode", agent, AGENTS)?;
+        a.extend(["--agent".into(), agent.into()]);
+        match session {
+            SessionChoice::New(_) => {}
+            SessionChoice::Resume(id) => request::push_opt(&mut a, "--resume", Some(id)),
+            SessionChoice::Latest => a.push("--continue".into()),
+        }
+        for tool in common.allowed_tools.iter().flatten() {
+            request::push_opt(&mut a, "--enabled-tools", Some(tool));
+        }
+        for tool in common.disallowed_tools.iter().flatten() {
+            request::push_opt(&mut a, "--disabled-tools", Some(tool));
+        }
+        if let Some(n) = p.max_turns {
+            request::push_opt(&mut a, "--max-turns", Some(&n.to_string()));
+        }
+        if let Some(price) = p.max_price {
+            if !(price.is_finite() && price > 0.0) {
+                return Err(RequestError::new(
+                    "maxPrice must be a positive number of dollars",
+                ));
+            }
+            request::push_opt(&mut a, "--max-price", Some(&price.to_string()));
+        }
+        Ok(Invocation {
+            args: a,
+            env: model
+                .map(|m| vec![(MODEL_ENV.to_string(), m.to_string())])
+                .unwrap_or_default(),
+            warnings: Vec::new(),
+        })
+    }
+
+    fn parse(&self, format: &str, stdout: &str, stderr: &str, exit_code: Option<i32>) -> Parsed {
+        let messages: Vec<Value> = match format {
+            "json" => match output::parse_document(stdout) {
+                Some(Value::Array(items)) => items,
+                Some(other) => vec![other],
+                None => Vec::new(),
+            },
+            "streaming" => output::parse_jsonl(stdout),
+            _ => Vec::new(),
+        };
+        let mut parsed = if format == "text" {
+            Parsed::text(stdout)
+        } else if messages.is_empty() && !stdout.trim().is_empty() {
+            Parsed::garbage(stdout, "JSON messages")
+        } else {
+            Parsed {
+                response: messages
+                    .iter()
+                    .rev()
+                    .find(|m| m["role"] == "assistant")
+                    .map(message_text),
+                session_id: messages
+                    .iter()
+                    .find_map(|m| output::str_at(m, "/sessionId")),
+                ..Parsed::default()
+            }
+        };
+        if exit_code == Some(3) && parsed.error.is_none() {
+            parsed.error = Some("vibe stopped at its time limit (exit 3)".into());
+        }
+        parsed.finish(stdout, stderr, exit_code, &["Missing MISTRAL_API_KEY"])
+    }
+
+    fn upgrade_plan(&self, target: &str) -> Vec<Vec<String>> {
+        let spec = if target == "latest" {
+            "mistral-vibe".to_string()
+        } else {
+            format!("mistral-vibe=={target}")
+        };
+        if super::which("uv").is_some() {
+            vec![vec![
+                "uv".into(),
+                "tool".into(),
+                "install".into(),
+                "--upgrade".into(),
+                spec,
+            ]]
+        } else {
+            vec![vec![
+                "pipx".into(),
+                "install".into(),
+                "--force".into(),
+                spec,
+            ]]
+        }
+    }
+}
+
+fn message_text(m: &Value) -> String {
+    match &m["content"] {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join(""),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn model_goes_through_the_environment() {
+        let args = json!({"prompt": "hi", "outputFormat": "json", "allowedTools": ["read_file"]});
+        let args = args.as_object().unwrap().clone();
+        let c = Common::parse(&args).unwrap();
+        let i = Mistral
+            .invocation(&c, &args, Some("devstral-large"), &SessionChoice::New(None))
+            .unwrap();
+        assert_eq!(
+            i.env,
+            vec![(MODEL_ENV.to_string(), "devstral-large".to_string())]
+        );
+        assert!(!i.args.iter().any(|a| a.contains("model")));
+        assert!(i.args.windows(2).any(|w| w == ["--agent", "auto-approve"]));
+        assert!(
+            i.args
+                .windows(2)
+                .any(|w| w == ["--enabled-tools", "read_file"])
+        );
+    }
+
+    #[test]
+    fn parses_message_array() {
+        let out = r#"[{"role":"user","sessionId":"s1","content":[{"type":"text","text":"q"}]},{"role":"assistant","sessionId":"s1","content":[{"type":"text","text":"answer"}]}]"#;
+        let p = Mistral.parse("json", out, "", Some(0));
+        assert_eq!(p.response.as_deref(), Some("answer"));
+        assert_eq!(p.session_id.as_deref(), Some("s1"));
+        let p = Mistral.parse("json", "", "Reading API keys from the system keyring (set them as environment variables to skip this)\nError: Missing MISTRAL_API_KEY environment variable for mistral provider\n", Some(1));
+        assert!(p.not_authenticated);
+        assert!(
+            p.error
+                .unwrap()
+                .starts_with("Error: Missing MISTRAL_API_KEY")
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! The provider CLIs the gateway drives. Each provider is one file implementing
+//! [`Provider`]; [`ALL`] lists them. Everything else — tool registration, jobs, dedup,
+//! sessions, models, versions — is generic over this trait, so a sixth CLI is one new
+//! file plus one line in [`ALL`].
+
+pub mod claude;
+pub mod codex;
+pub mod gemini;
+pub mod grok;
+pub mod mistral;
+pub mod output;
+pub mod request;
+
+use std::path::{Path, PathBuf};
+
+use rmcp::model::JsonObject;
+use serde_json::Value;
+
+use crate::models::Catalog;
+pub use output::{Parsed, parse_jsonl};
+pub use request::{Common, Invocation, RequestError, SessionChoice};
+
+/// Every provider, in the order tools and reports list them.
+pub static ALL: &[&dyn Provider] = &[
+    &claude::Claude,
+    &codex::Codex,
+    &gemini::Gemini,
+    &grok::Grok,
+    &mistral::Mistral,
+];
+
+/// How a provider's CLI can continue a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionSupport {
+    /// The CLI accepts an id we choose for a new session (`--session-id <uuid>`), so a
+    /// gateway session can be bound to a CLI session before the first run.
+    ChooseId,
+    /// The CLI makes its own ids; we learn them from its output.
+    LearnId,
+}
+
+pub trait Provider: Send + Sync + 'static {
+    /// Short id used in tool names (`<id>_request`), sessions and the store.
+    fn id(&self) -> &'static str;
+    /// Product name for people.
+    fn display_name(&self) -> &'static str;
+    /// The executable looked up on PATH.
+    fn binary(&self) -> &'static str;
+    /// How to install the CLI (shown when it is missing).
+    fn install_hint(&self) -> &'static str;
+    /// How to log in (shown when the CLI reports it is not authenticated).
+    fn login_hint(&self) -> &'static str;
+    fn catalog(&self) -> &'static Catalog;
+    fn session_support(&self) -> SessionSupport;
+    /// One line for the `<id>_request` tool description.
+    fn tool_blurb(&self) -> &'static str;
+    /// JSON Schema of the request tool's arguments (common + provider-specific).
+    fn request_schema(&self) -> JsonObject;
+    /// Builds the argv (without the program) and extra environment for a validated
+    /// request. `args` is the raw tool arguments, for provider-specific fields.
+    fn invocation(
+        &self,
+        common: &Common,
+        args: &JsonObject,
+        model: Option<&str>,
+        session: &SessionChoice,
+    ) -> Result<Invocation, RequestError>;
+    /// Output formats the CLI accepts; the first is the default.
+    fn output_formats(&self) -> &'static [&'static str];
+    /// Extracts the answer, session id, usage and error from what the CLI printed.
+    fn parse(&self, format: &str, stdout: &str, stderr: &str, exit_code: Option<i32>) -> Parsed;
+    /// The commands `cli_upgrade` would run for `target` ("latest" or a version).
+    fn upgrade_plan(&self, target: &str) -> Vec<Vec<String>>;
+}
+
+pub fn find(id: &str) -> Option<&'static dyn Provider> {
+    ALL.iter().copied().find(|p| p.id() == id)
+}
+
+pub fn ids() -> Vec<&'static str> {
+    ALL.iter().map(|p| p.id()).collect()
+}
+
+/// Finds `binary` on PATH the way execvp would, so a missing CLI is a clear error before
+/// anything is spawned.
+pub fn which(binary: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(binary))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        p.metadata()
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    }
+    #[cfg(not(unix))]
+    {
+        p.is_file()
+    }
+}
+
+/// Generates a JSON Schema object for a parameters type.
+pub fn schema_of<T: schemars::JsonSchema>() -> JsonObject {
+    match serde_json::to_value(schemars::schema_for!(T)) {
+        Ok(Value::Object(mut map)) => {
+            map.remove("$schema");
+            map
+        }
+        _ => JsonObject::new(),
+    }
+}
+
+/// Narrows string properties of a generated schema to the values this CLI accepts, so
+/// clients see the choices (the shared [`Common`] type cannot know them).
+pub fn with_enums(mut schema: JsonObject, enums: &[(&str, &[&str])]) -> JsonObject {
+    if let Some(Value::Object(props)) = schema.get_mut("properties") {
+        for (name, values) in enums {
+            let desc = props.get(*name).and_then(|p| p.get("description")).cloned();
+            let mut prop = serde_json::Map::new();
+            prop.insert("type".into(), Value::from("string"));
+            prop.insert("enum".into(), Value::from(values.to_vec()));
+            if let Some(d) = desc {
+                prop.insert("description".into(), d);
+            }
+            props.insert((*name).to_string(), Value::Object(prop));
+        }
+    }
+    schema
+}
+
+/// The prompt as an argument. A prompt starting with '-' would be read as an option by
+/// every one of these CLIs' parsers; a leading space keeps it a value without changing
+/// what the model reads.
+pub fn prompt_arg(prompt: &str) -> String {
+    if prompt.starts_with('-') {
+        format!(" {prompt}")
+    } else {
+        prompt.to_string()
+    }
+}
