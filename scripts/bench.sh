@@ -3,12 +3,18 @@
 #   1. `status --json` wall time and peak RSS on an installed, running gateway   vs /bin/true
 #   2. `install-bundle` of a ~64 MiB bundle served from 127.0.0.1               vs curl | tee >(sha256sum) | tar xz
 #   3. `serve` cold start to the first 200 on /healthz, and idle RSS after 5 s  vs python3 -m http.server
+#   4. the gateway's tools (scripts/bench/gateway.py): tools/list median/p99 vs the official
+#      TypeScript MCP SDK with 35 tools, claude_request overhead vs the stand-in run directly,
+#      200 concurrent 1 s async jobs, llm_job_status with 100,000 jobs in the store
 # Prints medians of several runs and a summary table. All traffic stays on 127.0.0.1;
 # everything lives in a mktemp directory that is removed on exit.
 #
 # Environment:
 #   BIN              binary to measure [default: target/release/llm-cli-gateway, built if missing]
 #   N_STATUS=30  N_INSTALL=5  N_SERVE=10   runs per figure
+#   N_LIST=500 N_OVERHEAD=30 N_JOBS=200 N_STORE=100000   gateway figures (section 4)
+#   SECTIONS="1 2 3 4"   which sections to run
+#   NODE_BASELINE_CACHE  where the npm baseline is installed [~/.cache/llm-cli-gateway-bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +22,8 @@ BIN="${BIN:-target/release/llm-cli-gateway}"
 N_STATUS="${N_STATUS:-30}"
 N_INSTALL="${N_INSTALL:-5}"
 N_SERVE="${N_SERVE:-10}"
+SECTIONS="${SECTIONS:-1 2 3 4}"
+want() { case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 if [ ! -x "$BIN" ]; then
   if [ "$BIN" = "target/release/llm-cli-gateway" ]; then
@@ -317,6 +325,7 @@ echo "  python:  $(python3 --version 2>&1); curl $(curl --version | head -1 | cu
 echo
 
 # ------------------------------------------------------------------------ 1. status --json
+if want 1 || want 3; then
 PORT="$(free_port)"
 echo "== 1. status --json on an installed, running gateway (N=$N_STATUS each, round-robin)"
 LLM_CLI_GATEWAY_HOME="$GW_HOME" "$BIN" setup --yes --port "$PORT" --json >"$WORK/setup.json"
@@ -328,8 +337,10 @@ H multi "$RES/status.json" "$N_STATUS" 3 \
 H show "$RES/status.json" ms "status --json" "/bin/true" "--version"
 LLM_CLI_GATEWAY_HOME="$GW_HOME" "$BIN" stop --quiet >/dev/null
 echo
+fi
 
 # ---------------------------------------------------------------------- 2. install-bundle
+if want 2; then
 echo "== 2. install-bundle of a 64 MiB bundle over http://127.0.0.1 (N=$N_INSTALL each, round-robin)"
 REL="$WORK/release"
 mkdir -p "$REL"
@@ -364,8 +375,10 @@ kill "$HTTP_PID" 2>/dev/null || true
 wait "$HTTP_PID" 2>/dev/null || true
 HTTP_PID=""
 echo
+fi
 
 # ---------------------------------------------------------------------------- 3. serve
+if want 3; then
 echo "== 3. serve cold start to first 200 on /healthz (N=$N_SERVE each, round-robin), idle RSS after 5 s"
 # baseline: Python's http.server serving a static file named healthz
 mkdir -p "$WORK/static" && echo '{"status":"ok"}' >"$WORK/static/healthz"
@@ -374,6 +387,29 @@ H serve "$RES/serve.json" "$N_SERVE" \
   python3 -m http.server --bind 127.0.0.1 --directory "$WORK/static" "{port}"
 H serve-show "$RES/serve.json" "serve" "http.server"
 echo
+fi
 
-echo "== summary"
+if want 1 && want 2 && want 3; then
+echo "== summary (sections 1-3)"
 H report "$RES" "$BYTES"
+echo
+fi
+
+# ----------------------------------------------------------------------- 4. gateway tools
+if want 4; then
+echo "== 4. gateway tools over streamable HTTP (stand-in CLIs from tests/standins)"
+NODE_DIR="${NODE_BASELINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/llm-cli-gateway-bench}/node-baseline"
+if command -v npm >/dev/null && command -v node >/dev/null; then
+  mkdir -p "$NODE_DIR"
+  cp scripts/bench/node-baseline/package.json scripts/bench/node-baseline/server.mjs "$NODE_DIR/"
+  if [ ! -d "$NODE_DIR/node_modules/@modelcontextprotocol/sdk" ]; then
+    echo "  installing the TypeScript MCP SDK baseline into $NODE_DIR (npm)"
+    (cd "$NODE_DIR" && npm install --no-audit --no-fund --silent >/dev/null) || echo "  (npm install failed; baseline skipped)"
+  fi
+  echo "  baseline: node $(node --version), @modelcontextprotocol/sdk 1.32.2"
+else
+  echo "  node/npm not found: the TypeScript SDK baseline is skipped"
+  NODE_DIR=""
+fi
+python3 scripts/bench/gateway.py "$BIN" "$PWD/tests/standins/bin" "$WORK/gw" "$NODE_DIR"
+fi

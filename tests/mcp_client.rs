@@ -7,18 +7,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use support::Home;
-
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("LLM_CLI_GATEWAY_TEST_PYTHON") {
-        return p.into();
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no Python with the `mcp` SDK: run scripts/test.sh (it creates .venv) or set LLM_CLI_GATEWAY_TEST_PYTHON"
-    );
-    venv
-}
+use support::mcp::python;
 
 fn client(args: &[&str]) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.py");

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod mcp;
 pub mod tarball;
 
 use std::path::{Path, PathBuf};
@@ -101,7 +102,9 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
     for e in entries.flatten() {
         let p = e.path();
         let name = e.file_name().to_string_lossy().into_owned();
-        if name == "logs" || name == ".lock" {
+        // The running gateway owns its SQLite files (WAL and shared-memory index change
+        // under readers); the bootstrapper's promises are about everything else.
+        if name == "logs" || name == ".lock" || name.starts_with("gateway.db") {
             continue;
         }
         let meta = std::fs::symlink_metadata(&p).unwrap();
