@@ -116,6 +116,8 @@ pub struct JobManager {
     running: Mutex<HashMap<String, Running>>,
     /// Serializes dedup lookup + insert so concurrent identical requests start once.
     start_lock: tokio::sync::Mutex<()>,
+    /// This process as recorded in the jobs it runs.
+    owner: String,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -131,7 +133,7 @@ impl JobManager {
     /// Opens the manager over `store`: jobs left `running` by a previous gateway become
     /// `orphaned`, and expired jobs are pruned.
     pub fn new(store: Arc<Store>, settings: JobSettings) -> Result<Arc<Self>> {
-        let orphaned = store.orphan_running(now_ms())?;
+        let orphaned = store.orphan_running(now_ms(), &owner_alive)?;
         if orphaned > 0 {
             tracing::warn!(
                 "{orphaned} job(s) were running when the gateway last stopped; marked orphaned"
@@ -142,6 +144,7 @@ impl JobManager {
             settings,
             running: Mutex::new(HashMap::new()),
             start_lock: tokio::sync::Mutex::new(()),
+            owner: owner_id(),
         });
         manager.prune();
         Ok(manager)
@@ -198,6 +201,7 @@ impl JobManager {
             output_format: &spec.output_format,
             started_at_ms: started_at,
             pid: None,
+            owner: &self.owner,
         })?;
         let mut cmd = tokio::process::Command::new(&spec.program);
         cmd.args(&spec.args)
@@ -629,6 +633,29 @@ fn signal_group(pid: u32, sig: Signal) {
     }
     #[cfg(not(unix))]
     let _ = (pid, sig);
+}
+
+/// This gateway process as a job owner: pid plus start time, so a reused pid does not
+/// pass for a live gateway.
+fn owner_id() -> String {
+    let pid = std::process::id();
+    format!(
+        "{pid}:{}",
+        crate::runtime::service::pidfile::start_time(pid).unwrap_or_default()
+    )
+}
+
+fn owner_alive(owner: &str) -> bool {
+    let Some((pid, start)) = owner.split_once(':') else {
+        return false;
+    };
+    match pid.parse::<u32>() {
+        Ok(pid) if pid != std::process::id() => {
+            !start.is_empty()
+                && crate::runtime::service::pidfile::start_time(pid).as_deref() == Some(start)
+        }
+        _ => false,
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

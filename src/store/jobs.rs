@@ -50,6 +50,8 @@ pub struct NewJob<'a> {
     pub output_format: &'a str,
     pub started_at_ms: i64,
     pub pid: Option<u32>,
+    /// The gateway process running the job (see [`Store::orphan_running`]).
+    pub owner: &'a str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -128,8 +130,8 @@ fn row_to_job(r: &Row, with_output: bool) -> rusqlite::Result<JobRow> {
 impl Store {
     pub fn insert_job(&self, job: &NewJob) -> Result<()> {
         self.conn().execute(
-            "INSERT INTO jobs (id, provider, status, argv, cwd, request_key, correlation_id, model, output_format, started_at_ms, pid)
-             VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO jobs (id, provider, status, argv, cwd, request_key, correlation_id, model, output_format, started_at_ms, pid, owner)
+             VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 job.id,
                 job.provider,
@@ -140,7 +142,8 @@ impl Store {
                 job.model,
                 job.output_format,
                 job.started_at_ms,
-                job.pid
+                job.pid,
+                job.owner
             ],
         )?;
         Ok(())
@@ -240,14 +243,31 @@ impl Store {
             .optional()?)
     }
 
-    /// At boot: jobs a previous gateway left running can never be reattached to.
-    pub fn orphan_running(&self, now_ms: i64) -> Result<u64> {
-        Ok(self.conn().execute(
-            "UPDATE jobs SET status = 'orphaned', finished_at_ms = ?1,
-                 reason = 'gateway restarted while the job was running; output up to that point is kept'
-             WHERE status = 'running'",
-            [now_ms],
-        )? as u64)
+    /// At boot: jobs whose gateway is gone can never be reattached to. Jobs of another
+    /// live gateway on the same store (`owner_alive` says which) are left alone.
+    pub fn orphan_running(&self, now_ms: i64, owner_alive: &dyn Fn(&str) -> bool) -> Result<u64> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let owners: Vec<Option<String>> = {
+            let mut stmt =
+                tx.prepare("SELECT DISTINCT owner FROM jobs WHERE status = 'running'")?;
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let mut n = 0;
+        for owner in owners {
+            if owner.as_deref().is_some_and(owner_alive) {
+                continue;
+            }
+            n += tx.execute(
+                "UPDATE jobs SET status = 'orphaned', finished_at_ms = ?1,
+                     reason = 'gateway restarted while the job was running; output up to that point is kept'
+                 WHERE status = 'running' AND owner IS ?2",
+                params![now_ms, owner],
+            )? as u64;
+        }
+        tx.commit()?;
+        Ok(n)
     }
 
     pub fn prune_jobs(&self, before_ms: i64) -> Result<u64> {
@@ -325,6 +345,7 @@ mod tests {
                 output_format: "json",
                 started_at_ms: at,
                 pid: Some(42),
+                owner: "me",
             })
             .unwrap();
     }
@@ -371,7 +392,16 @@ mod tests {
         s.update_job_output("run", &out("half")).unwrap();
         s.finish_job("done", JobStatus::Completed, Some(0), None, &out("x"), 5)
             .unwrap();
-        assert_eq!(s.orphan_running(10).unwrap(), 1);
+        new(&s, "theirs", "c", 1);
+        s.conn()
+            .execute("UPDATE jobs SET owner = 'other' WHERE id = 'theirs'", [])
+            .unwrap();
+        assert_eq!(s.orphan_running(10, &|o| o == "other").unwrap(), 1);
+        assert_eq!(
+            s.get_job("theirs").unwrap().unwrap().status,
+            JobStatus::Running,
+            "a live gateway's job"
+        );
         let r = s.get_job("run").unwrap().unwrap();
         assert_eq!((r.status, r.stdout.as_str()), (JobStatus::Orphaned, "half"));
         assert_eq!(

@@ -4,7 +4,7 @@
 use anyhow::{Result, bail};
 use rusqlite::Connection;
 
-pub const LATEST: i64 = 2;
+pub const LATEST: i64 = 3;
 
 const V1: &str = "
 CREATE TABLE IF NOT EXISTS jobs (
@@ -81,6 +81,10 @@ pub fn check_version(conn: &Connection) -> Result<i64> {
     Ok(version)
 }
 
+/// v3: which gateway process runs a job, so a second gateway on the same store (several
+/// stdio clients, say) does not mark a live gateway's jobs orphaned.
+const V3_COLUMNS: &[(&str, &str, &str)] = &[("jobs", "owner", "TEXT")];
+
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     let version = check_version(conn)?;
     if version < 1 {
@@ -91,14 +95,27 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     }
     if version < 2 {
         let tx = conn.transaction()?;
-        for (table, column, ty) in V2_COLUMNS {
-            if !has_column(&tx, table, column)? {
-                tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))?;
-            }
-        }
+        add_columns(&tx, V2_COLUMNS)?;
         tx.execute_batch(V2_INDEXES)?;
         tx.pragma_update(None, "user_version", 2)?;
         tx.commit()?;
+    }
+    if version < 3 {
+        let tx = conn.transaction()?;
+        add_columns(&tx, V3_COLUMNS)?;
+        tx.pragma_update(None, "user_version", 3)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// `ALTER TABLE … ADD COLUMN` for the columns not there yet: a file that already has
+/// one (a hand fix, an interrupted upgrade) upgrades anyway.
+fn add_columns(conn: &Connection, columns: &[(&str, &str, &str)]) -> Result<()> {
+    for (table, column, ty) in columns {
+        if !has_column(conn, table, column)? {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))?;
+        }
     }
     Ok(())
 }
@@ -140,6 +157,7 @@ mod tests {
         assert_eq!(flights[0].usage.cost_usd, None);
         let c = Connection::open(&path).unwrap();
         assert!(has_column(&c, "flights", "cost_usd").unwrap());
+        assert!(has_column(&c, "jobs", "owner").unwrap());
     }
 
     #[test]

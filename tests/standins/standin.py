@@ -5,16 +5,9 @@ One script, dispatched on the name it was invoked as (bin/<cli> symlinks). Forma
 messages and exit codes follow the real CLIs as recorded in provider transcripts.
 Stdlib only; never reads stdin beyond a non-blocking EOF check; traps no signals.
 """
-import json
-import os
-import random
-import re
-import select
-import stat
-import sys
-import time
-import uuid
+import json, os, random, re, select, stat, sys, time, uuid  # noqa: E401
 from datetime import datetime, timezone
+from pathlib import Path
 
 CLI = os.path.basename(sys.argv[0])
 MODES = ("ok", "not_logged_in", "hang", "slow", "garbage", "flood", "fail", "offline")
@@ -24,7 +17,6 @@ LOG_ENV_KEYS = ("VIBE_ACTIVE_MODEL", "VIBE_CWD", "GEMINI_CLI_TRUST_WORKSPACE", "
 DEADLINE = None      # monotonic time at which ON_DEADLINE runs (vibe --time-limit)
 ON_DEADLINE = None
 
-
 # ---------------------------------------------------------------- shared helpers
 
 def env_int(name, default):
@@ -33,32 +25,30 @@ def env_int(name, default):
     except ValueError:
         return default
 
-
 def current_mode():
     m = os.environ.get(f"STANDIN_{CLI.upper()}_MODE") or os.environ.get("STANDIN_MODE") or "ok"
     if m not in MODES:
         die(f"stand-in {CLI}: unknown mode {m!r} (one of {', '.join(MODES)})", 2)
     return m
 
-
 def write(fd, data):
     data = data.encode() if isinstance(data, str) else data
     while data:
         data = data[os.write(fd, data):]
 
-
 def out(s):
     write(1, s)
 
-
 def err(s):
     write(2, s)
-
 
 def die(msg, code):
     err(msg + "\n")
     sys.exit(code)
 
+def done(text):
+    out(text)
+    sys.exit(0)
 
 def nap(seconds):
     """Sleep, but honour the --time-limit deadline (vibe) if one is set."""
@@ -72,70 +62,48 @@ def nap(seconds):
         stop = end if DEADLINE is None else min(end, DEADLINE)
         time.sleep(min(stop - now, 3600))
 
-
-def line(obj):
+def line(obj):  # compact, one per line (JSON Lines)
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
 
-
-def pretty(obj):
+def pretty(obj):  # indent 2, like JSON.stringify(x, null, 2) / json.dumps(indent=2)
     return json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
-
 
 def is_uuid(s):
     return isinstance(s, str) and re.fullmatch(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", s)
 
-
-def uuid4():
-    return str(uuid.uuid4())
-
+uuid4 = lambda: str(uuid.uuid4())  # noqa: E731
 
 def uuid7():  # codex thread ids are time-ordered v7 UUIDs
     r = int.from_bytes(os.urandom(10), "big")
     v = (int(time.time() * 1000) << 80) | (7 << 76) | (((r >> 62) & 0xFFF) << 64) | (2 << 62) | (r & (2**62 - 1))
     return str(uuid.UUID(int=v))
 
-
 def utc(precision="ms"):
     t = datetime.now(timezone.utc)
     frac = f"{t.microsecond // 1000:03d}" if precision == "ms" else f"{t.microsecond:06d}"
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + frac + "Z"
-
 
 def reply_for(prompt):
     if "STANDIN_REPLY" in os.environ:
         return os.environ["STANDIN_REPLY"]
     return f"stand-in {CLI} reply: {prompt[:60]}"
 
-
 def sval(v, default=None):
     """An option value, or default when absent or given without a value."""
     return default if v is None or v is True else v
 
-
 def stdin_is_closed():
+    """True for a closed fd 0, /dev/null, an exhausted file or a pipe at EOF; never blocks."""
     try:
         st = os.fstat(0)
-    except OSError:
-        return True  # fd 0 not open at all
-    if stat.S_ISCHR(st.st_mode):
-        try:
-            if st.st_rdev == os.stat("/dev/null").st_rdev:
-                return True
-        except OSError:
-            pass
-        if os.isatty(0):
-            return False
-    if stat.S_ISREG(st.st_mode):
-        try:
+        if stat.S_ISCHR(st.st_mode):
+            return st.st_rdev == os.stat("/dev/null").st_rdev
+        if stat.S_ISREG(st.st_mode):
             return os.lseek(0, 0, os.SEEK_CUR) >= st.st_size
-        except OSError:
-            return False
-    try:
         readable, _, _ = select.select([0], [], [], 0)
         return bool(readable) and os.read(0, 1) == b""
     except OSError:
-        return False
-
+        return not os.path.exists("/proc/self/fd/0")
 
 def log_invocation():
     path = os.environ.get("STANDIN_LOG")
@@ -153,7 +121,6 @@ def log_invocation():
         os.write(fd, (json.dumps(rec) + "\n").encode())  # one write: lines never interleave
     finally:
         os.close(fd)
-
 
 def parse(argv, takes=(), optional=(), flags=(), aliases=None, unknown_value=False, stop_at_positional=False):
     """Tiny option parser -> ({canonical name: [values]}, positionals). A flag's value is True.
@@ -186,22 +153,17 @@ def parse(argv, takes=(), optional=(), flags=(), aliases=None, unknown_value=Fal
         opts.setdefault(name, []).append(val)
     return opts, pos
 
-
 def opt(opts, name, default=None):
     return opts[name][-1] if opts.get(name) else default
 
-
 def version(text):
     nap(env_int("STANDIN_VERSION_DELAY_MS", 0) / 1000)
-    out(text + "\n")
-    sys.exit(0)
-
+    done(text + "\n")
 
 def garbage():
     alphabet = [chr(c) for c in range(0x20, 0x7F)] + list("äöüßéñ€漢字かな🙂🚀")
     junk = "".join(random.choice(alphabet) for _ in range(200))
     return "\x1b[31m{{{not json <<<" + junk + "\x1b[0m\n"
-
 
 def flood():
     total = env_int("STANDIN_FLOOD_BYTES", 50_000_000)
@@ -211,18 +173,16 @@ def flood():
             chunk = block if n >= len(block) else block[:n]
             write(fd, chunk)
             n -= len(chunk)
-
+    return ""
 
 def run(mode, pre_out="", body_out="", pre_err="", body_err="", offline=None, on_done=None):
     """The mode behaviour once argv checks passed: preamble, then body (ok/slow) or silence."""
     if mode == "fail":
         die(f"stand-in {CLI}: simulated crash", 3)
     if mode == "garbage":
-        out(garbage())
-        sys.exit(0)
+        done(garbage())
     if mode == "flood":
-        flood()
-        sys.exit(0)
+        done(flood())
     out(pre_out)
     err(pre_err)
     if mode == "offline" and offline:
@@ -243,7 +203,6 @@ def run(mode, pre_out="", body_out="", pre_err="", body_err="", offline=None, on
         on_done()
     sys.exit(0)
 
-
 # ---------------------------------------------------------------- claude (2.1.330)
 
 CLAUDE_NOT_LOGGED_IN = "Not logged in · Please run /login"
@@ -254,9 +213,6 @@ CLAUDE_TAKES = {"--output-format", "--model", "--session-id", "--permission-mode
                 "--max-budget-usd", "--mcp-config", "--settings", "--setting-sources", "--tools", "--betas",
                 "--plugin-dir", "--debug-file", "--name", "--system-prompt-file", "--append-system-prompt-file",
                 "--permission-prompt-tool"}
-CLAUDE_FLAGS = {"--print", "--verbose", "--continue", "--dangerously-skip-permissions", "--version", "--help",
-                "--fork-session", "--include-partial-messages", "--strict-mcp-config", "--bare",
-                "--allow-dangerously-skip-permissions", "--no-session-persistence", "--replay-user-messages"}
 CLAUDE_ALIASES = {"-p": "--print", "-r": "--resume", "-c": "--continue", "-v": "--version", "-h": "--help",
                   "-d": "--debug", "-n": "--name", "--allowed-tools": "--allowedTools",
                   "--disallowed-tools": "--disallowedTools"}
@@ -281,7 +237,6 @@ CLAUDE_AUTH_ERROR_MESSAGE = json.loads(
     '[{"type":"text","text":"Not logged in · Please run /login"}],"context_management":null},"parent_tool_use_id":null,'
     '"session_id":"","uuid":"","timestamp":"","error":"authentication_failed","is_api_error_message":true}')
 
-
 def claude_result(sid, model, text, ok, started):
     r = json.loads(json.dumps(CLAUDE_RESULT))
     r.update(session_id=sid, result=text, uuid=uuid4(), duration_ms=int((time.monotonic() - started) * 1000) + 1)
@@ -294,7 +249,6 @@ def claude_result(sid, model, text, ok, started):
                      "inputTokens": 12, "outputTokens": 34, "cacheReadInputTokens": 5, "cacheCreationInputTokens": 6,
                      "webSearchRequests": 0, "costUSD": 0.0123, "contextWindow": 200000, "maxOutputTokens": 32000}})
     return r
-
 
 def claude_auth(argv, mode):
     if argv[:1] != ["status"]:
@@ -314,18 +268,15 @@ def claude_auth(argv, mode):
         out(pretty(status))
     sys.exit(0 if logged_in else 1)
 
-
 def claude(argv, mode):
     started = time.monotonic()
     if argv[:1] == ["auth"]:
         claude_auth(argv[1:], mode)
     if argv[:1] == ["update"]:
-        out("Current version: 2.1.330\nChecking for updates to latest version...\nClaude Code is up to date (2.1.330)\n")
-        sys.exit(0)
-    if argv[:1] == ["install"]:
-        out(f"✔ Claude Code successfully installed!\n  Version: {argv[1] if len(argv) > 1 else '2.1.330'}\n")
-        sys.exit(0)
-    o, pos = parse(argv, CLAUDE_TAKES, {"--resume", "--debug"}, CLAUDE_FLAGS, CLAUDE_ALIASES)
+        done("Current version: 2.1.330\nChecking for updates to latest version...\nClaude Code is up to date (2.1.330)\n")
+    if argv[:1] == ["install"]:  # cli_upgrade with a target version
+        done(f"✔ Claude Code successfully installed!\n  Version: {argv[1] if len(argv) > 1 else '2.1.330'}\n")
+    o, pos = parse(argv, CLAUDE_TAKES, {"--resume", "--debug"}, (), CLAUDE_ALIASES)  # unknown: boolean
     if "--version" in o:
         version("2.1.330 (Claude Code)")
     fmt = sval(opt(o, "--output-format"), "text")
@@ -344,8 +295,6 @@ def claude(argv, mode):
     session_id, resume = opt(o, "--session-id"), sval(opt(o, "--resume"))
     if session_id is not None and not is_uuid(session_id):
         die("Error: Invalid session ID. Must be a valid UUID.", 1)
-    if session_id and (resume or "--continue" in o) and "--fork-session" not in o:
-        die("Error: --session-id can only be used with --continue or --resume if --fork-session is also specified.", 1)
     if resume == MISSING:
         die(f"No conversation found with session ID: {MISSING}", 1)
     prompt = pos[0] if pos else ""
@@ -386,7 +335,6 @@ def claude(argv, mode):
         "parent_tool_use_id": None, "session_id": sid, "uuid": uuid4()}
     run(mode, pre_out=init, body_out=line(assistant) + line(dict(result, model_usage_since_last_result={})))
 
-
 # ---------------------------------------------------------------- codex (0.169.0)
 
 CODEX_TOP_TAKES = {"--config", "--model", "--sandbox", "--ask-for-approval", "--profile", "--cd", "--add-dir",
@@ -394,61 +342,40 @@ CODEX_TOP_TAKES = {"--config", "--model", "--sandbox", "--ask-for-approval", "--
 CODEX_EXEC_TAKES = {"--config", "--model", "--sandbox", "--profile", "--cd", "--add-dir", "--image",
                     "--output-schema", "--output-last-message", "--color", "--enable", "--disable",
                     "--local-provider", "--thread-source", "--cyber-access-program"}
-CODEX_FLAGS = {"--json", "--skip-git-repo-check", "--ephemeral", "--ignore-user-config", "--ignore-rules",
-               "--dangerously-bypass-approvals-and-sandbox", "--full-auto", "--last", "--all", "--oss",
-               "--strict-config", "--trust", "--search", "--worktree", "--approve-for-me", "--version", "--help",
-               "--dangerously-bypass-hook-trust", "--no-alt-screen", "--no-daemon"}
 CODEX_ALIASES = {"-c": "--config", "-m": "--model", "-s": "--sandbox", "-a": "--ask-for-approval",
                  "-p": "--profile", "-C": "--cd", "-i": "--image", "-o": "--output-last-message",
                  "-V": "--version", "-h": "--help"}
 CODEX_DNS = "stream disconnected before completion: failed to lookup address information: Name does not resolve"
 CODEX_401 = "unexpected status 401 Unauthorized: Missing bearer or basic authentication in header"
 
-
 def in_git_repo(path):
-    path = os.path.abspath(path)
-    while True:
-        if os.path.exists(os.path.join(path, ".git")):
-            return True
-        parent = os.path.dirname(path)
-        if parent == path:
-            return False
-        path = parent
-
+    p = Path(path).resolve()
+    return any((d / ".git").exists() for d in (p, *p.parents))
 
 def codex_offline(as_json):
     """No network: what codex exec prints forever (codex-exec-json-skipgit.txt)."""
-    def ws_error():
+    def event(obj, text):  # --json: an event on stdout; text mode: a line on stderr
+        out(line(obj)) if as_json else err(text + "\n")
+
+    for n in range(2, 7):
+        nap(0.1)
         err(f"{utc('us')} ERROR codex_api::endpoint::responses_websocket: "
             "failed to connect to Responses WebSocket stage=Unknown\n")
-
-    for n in range(2, 6):
-        nap(0.1)
-        ws_error()
-        if as_json:
-            out(line({"type": "error", "message": f"Reconnecting... {n}/5 ({CODEX_DNS})"}))
-        else:
-            err(f"ERROR: Reconnecting... {n}/5\n")
-    nap(0.1)
-    ws_error()
+        if n < 6:
+            event({"type": "error", "message": f"Reconnecting... {n}/5 ({CODEX_DNS})"}, f"ERROR: Reconnecting... {n}/5")
     fallback = f"Falling back from WebSockets to HTTPS transport. {CODEX_DNS}"
-    if as_json:
-        out(line({"type": "item.completed", "item": {"id": "item_0", "type": "error", "message": fallback}}))
-    else:
-        err(f"warning: {fallback}\n")
+    event({"type": "item.completed", "item": {"id": "item_0", "type": "error", "message": fallback}},
+          f"warning: {fallback}")
     pause = 1
-    while True:
+    while True:  # waits for the network with growing pauses, forever
         nap(pause)
-        if as_json:
-            out(line({"type": "error", "message":
-                      "Reconnecting... waiting for network (Connection failed: error sending request)"}))
-        else:
-            err("ERROR: Reconnecting... waiting for network\n")
+        event({"type": "error", "message": "Reconnecting... waiting for network (Connection failed: error sending "
+               "request)"}, "ERROR: Reconnecting... waiting for network")
         pause = min(pause * 2, 60)
 
-
 def codex(argv, mode):
-    top, rest = parse(argv, CODEX_TOP_TAKES, (), CODEX_FLAGS, CODEX_ALIASES, stop_at_positional=True)
+    # Everything not listed as taking a value is a boolean (--json, --skip-git-repo-check, --last, ...).
+    top, rest = parse(argv, CODEX_TOP_TAKES, (), (), CODEX_ALIASES, stop_at_positional=True)
     if "--version" in top:
         version("codex-cli 0.169.0")
     sub = rest[0] if rest else None
@@ -457,12 +384,11 @@ def codex(argv, mode):
             die("Not logged in", 1)
         die("Logged in using ChatGPT", 0)  # codex prints login status on stderr
     if sub == "update":
-        out("codex-cli 0.169.0 is already the latest version.\n")
-        sys.exit(0)
+        done("codex-cli 0.169.0 is already the latest version.\n")
     if sub not in ("exec", "e"):
         die('ERROR: TERM is set to "dumb". Refusing to start the interactive TUI because no terminal is available '
             "for a confirmation prompt (stdin/stderr is not a TTY). Run in a supported terminal or unset TERM.", 1)
-    o, pos = parse(rest[1:], CODEX_EXEC_TAKES, (), CODEX_FLAGS, CODEX_ALIASES)
+    o, pos = parse(rest[1:], CODEX_EXEC_TAKES, (), (), CODEX_ALIASES)
     if "--version" in o:
         version("codex-cli 0.169.0")
     o = {**top, **o}  # top-level options apply unless exec repeats them
@@ -516,7 +442,6 @@ def codex(argv, mode):
     run(mode, pre_err=banner, body_out=reply + "\n", body_err=f"codex\n{reply}\ntokens used\n165\n",
         offline=offline, on_done=save_last_message)
 
-
 # ---------------------------------------------------------------- gemini (0.61.0)
 
 GEMINI_TAKES = {"--prompt", "--model", "--output-format", "--resume", "--session-id", "--approval-mode", "--policy",
@@ -532,7 +457,6 @@ GEMINI_TRUST = ("Gemini CLI is not running in a trusted directory. To proceed, e
                 "`GEMINI_CLI_TRUST_WORKSPACE=true` environment variable, or trust this directory in interactive mode. "
                 "For more details, see https://geminicli.com/docs/cli/trusted-folders/#headless-and-automated-environments")
 
-
 def gemini(argv, mode):
     o, pos = parse(argv, GEMINI_TAKES, (), GEMINI_FLAGS, GEMINI_ALIASES, unknown_value=True)
     if "--version" in o:
@@ -543,12 +467,7 @@ def gemini(argv, mode):
         if value is not None and value not in choices:
             die(f'Invalid values:\n  Argument: {name[2:]}, Given: "{sval(value, "")}", Choices: '
                 + ", ".join(f'"{c}"' for c in choices), 1)
-    if "--yolo" in o and "--approval-mode" in o:
-        die("Cannot use both --yolo (-y) and --approval-mode together. Use --approval-mode=yolo instead.", 1)
-    prompt = opt(o, "--prompt")
-    if prompt is not None and pos:
-        die("Cannot use both a positional prompt and the --prompt (-p) flag together", 1)
-    prompt = sval(prompt, " ".join(pos))
+    prompt = sval(opt(o, "--prompt"), " ".join(pos))
     fmt = opt(o, "--output-format", "text")
     session_opt, resume = sval(opt(o, "--session-id")), sval(opt(o, "--resume"))
     sid = session_opt or uuid4()
@@ -567,9 +486,6 @@ def gemini(argv, mode):
         die("Error: Invalid session ID format", 42)
     if resume == MISSING:
         die("Error resuming session: No previous sessions found for this project.", 42)
-    if "--list-sessions" in o:
-        out("No previous sessions found for this project.\n")
-        sys.exit(0)
     if not prompt:
         die("No input provided via stdin. Input can be provided by piping data into gemini or using the --prompt "
             "option.", 42)
@@ -597,7 +513,6 @@ def gemini(argv, mode):
         run(mode, pre_out=pre, body_out=body)
     run(mode, body_out=reply + "\n")
 
-
 # ---------------------------------------------------------------- grok (1.0.1)
 
 GROK_TAKES = {"--prompt", "--model", "--directory", "--api-key", "--base-url", "--max-tool-rounds", "--resume",
@@ -606,12 +521,10 @@ GROK_FLAGS = {"--continue", "--always-approve", "--version", "--help"}
 GROK_ALIASES = {"-p": "--prompt", "-m": "--model", "-d": "--directory", "-k": "--api-key", "-u": "--base-url",
                 "-V": "--version", "-h": "--help"}
 
-
 def grok(argv, mode):
     o, pos = parse(argv, GROK_TAKES, (), GROK_FLAGS, GROK_ALIASES, unknown_value=True)
     if pos[:1] == ["update"]:
-        out("grok 1.0.1 is already up to date.\n")
-        sys.exit(0)
+        done("grok 1.0.1 is already up to date.\n")
     if "--version" in o:
         version("1.0.1")
     if mode == "not_logged_in":
@@ -622,7 +535,6 @@ def grok(argv, mode):
         die("Error: interactive mode needs a terminal; use -p/--prompt for headless mode", 1)
     run(mode, body_out=line({"role": "user", "content": prompt})
         + line({"role": "assistant", "content": reply_for(prompt)}))
-
 
 # ---------------------------------------------------------------- vibe (mistral-vibe 3.0.2)
 
@@ -635,15 +547,13 @@ VIBE_ALIASES = {"-p": "--prompt", "-c": "--continue", "-v": "--version", "-h": "
 VIBE_AGENTS = ("ask", "accept-edits", "smart-approve", "auto-approve")
 VIBE_KEYRING = "Reading API keys from the system keyring (set them as environment variables to skip this)\n"
 
-
 def vibe(argv, mode):
     global DEADLINE, ON_DEADLINE
     o, pos = parse(argv, VIBE_TAKES, VIBE_OPTIONAL, VIBE_FLAGS, VIBE_ALIASES, unknown_value=True)
     if "--version" in o:
         version("vibe 3.0.2")
     if pos[:1] == ["update"] or "--check-upgrade" in o:
-        out("Vibe 3.0.2 is up to date.\n")
-        sys.exit(0)
+        done("Vibe 3.0.2 is up to date.\n")
     fmt = sval(opt(o, "--output"), "text")
     if fmt not in ("text", "json", "streaming"):
         die(f"error: invalid value '{fmt}' for '--output <OUTPUT>'\n  [possible values: text, json, streaming]\n\n"
@@ -660,8 +570,7 @@ def vibe(argv, mode):
         die(f"Error: Session not found: {MISSING}", 1)
     prompt = sval(opt(o, "--prompt"), " ".join(pos))
     if sval(opt(o, "--prompt-file")):
-        with open(opt(o, "--prompt-file"), encoding="utf-8") as f:
-            prompt = f.read()
+        prompt = Path(opt(o, "--prompt-file")).read_text(encoding="utf-8")
     if not prompt:
         die("Error: No prompt provided. Use -p/--prompt, --prompt-file or pipe it into stdin.", 1)
 
@@ -674,6 +583,9 @@ def vibe(argv, mode):
                      role="assistant", content=[{"type": "text", "text": reply_for(prompt)}], source="model",
                      model=os.environ.get("VIBE_ACTIVE_MODEL", "devstral-medium"))
     limit = sval(opt(o, "--time-limit"))
+    if limit is not None and not re.fullmatch(r"\d+(\.\d*)?", limit):
+        die(f"error: invalid value '{limit}' for '--time-limit <SECONDS>': invalid float literal\n\n"
+            "For more information, try '--help'.", 2)
     if limit is not None:
         def stopped():  # --time-limit: write the export so far, exit 3 (vibe-p-json-fakekey-timelimit20.txt)
             if fmt == "json":
@@ -686,7 +598,6 @@ def vibe(argv, mode):
         run(mode, pre_out=line(user), body_out=line(assistant))
     run(mode, body_out=assistant["content"][0]["text"] + "\n")
 
-
 def main():
     log_invocation()
     handler = {"claude": claude, "codex": codex, "gemini": gemini, "grok": grok, "vibe": vibe}.get(CLI)
@@ -696,7 +607,6 @@ def main():
         handler(sys.argv[1:], current_mode())
     except BrokenPipeError:
         os._exit(1)
-
 
 if __name__ == "__main__":
     main()
