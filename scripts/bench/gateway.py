@@ -161,14 +161,18 @@ def main():
     RESULTS.append(("tools/list over streamable HTTP", f"median {ms(med)}, p99 {ms(p99)} ({n} tools)"))
     print(f"[1] llm-cli-gateway tools/list: median {ms(med)}  p99 {ms(p99)}  tools={n}  (N={N_LIST})", flush=True)
     if NODE_DIR and os.path.isdir(os.path.join(NODE_DIR, "node_modules")):
-        nport = free_port()
-        node = subprocess.Popen(["node", os.path.join(NODE_DIR, "server.mjs"), str(nport)],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        PROCS.append(node)
-        wait_http(nport, "/")
-        nmed, np99, nn = bench_tools_list(nport)
-        print(f"[1] node MCP SDK baseline tools/list: median {ms(nmed)}  p99 {ms(np99)}  tools={nn}", flush=True)
-        RESULTS.append(("  baseline: TypeScript MCP SDK 1.32, 35 tools", f"median {ms(nmed)}, p99 {ms(np99)}; ratio {nmed / med:.1f}x"))
+        for count in (35, n):
+            nport = free_port()
+            node = subprocess.Popen(["node", os.path.join(NODE_DIR, "server.mjs"), str(nport), str(count)],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            PROCS.append(node)
+            wait_http(nport, "/")
+            nmed, np99, nn = bench_tools_list(nport)
+            node.send_signal(signal.SIGTERM)
+            node.wait()
+            print(f"[1] node MCP SDK baseline tools/list: median {ms(nmed)}  p99 {ms(np99)}  tools={nn}", flush=True)
+            RESULTS.append((f"  baseline: TypeScript MCP SDK 1.32, {nn} tools",
+                            f"median {ms(nmed)}, p99 {ms(np99)}; {nmed / med:.1f}x ours"))
     else:
         print("[1] node baseline skipped (run scripts/bench.sh, which installs it)", flush=True)
 
@@ -193,14 +197,24 @@ def main():
     gw.send_signal(signal.SIGTERM)
     gw.wait()
 
-    # 3. N_JOBS concurrent async jobs, each a stand-in sleeping 1 s
+    # 3. N_JOBS concurrent async jobs, each a stand-in sleeping 1 s. Baseline: the same
+    # N_JOBS stand-ins started at once without the gateway (the floor on 2 cores: Python
+    # start-up of each stand-in plus the 1 s sleep).
+    t0 = time.perf_counter()
+    env = dict(os.environ, STANDIN_DELAY_MS="1000")
+    direct_procs = [subprocess.Popen([claude, "-p", f"direct {i}", "--output-format", "json"], env=env,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    for i in range(N_JOBS)]
+    for p in direct_procs:
+        p.wait()
+    floor = time.perf_counter() - t0
+    print(f"[3] baseline: {N_JOBS} stand-ins started at once, no gateway: {floor:.2f} s", flush=True)
     gw, port, home = start_gateway("jobs", {"STANDIN_DELAY_MS": "1000"})
     base_rss = vm(gw.pid, "VmRSS")
-    session = Mcp(port).session
     ids, lock = [], threading.Lock()
 
     def submit(k):
-        c = Mcp(port, session=session)
+        c = Mcp(port)
         for i in range(k, N_JOBS, 20):
             r = c.call("claude_request_async", {"prompt": f"job {i}"})
             with lock:
@@ -213,7 +227,7 @@ def main():
     for t in threads:
         t.join()
     submitted = time.perf_counter() - t0
-    poll = Mcp(port, session=session)
+    poll = Mcp(port)
     pending = set(ids)
     while pending:
         for i in list(pending):
@@ -228,6 +242,7 @@ def main():
           f"gateway RSS {base_rss / 2**20:.1f} MiB idle, peak {peak / 2**20:.1f} MiB", flush=True)
     RESULTS.append((f"{N_JOBS} concurrent async jobs (stand-in sleeps 1 s)",
                     f"wall {wall:.2f} s, peak RSS {peak / 2**20:.1f} MiB (idle {base_rss / 2**20:.1f} MiB)"))
+    RESULTS.append((f"  baseline: {N_JOBS} stand-ins run directly at once", f"wall {floor:.2f} s; gateway {wall / floor:.2f}x"))
     gw.send_signal(signal.SIGTERM)
     gw.wait()
 

@@ -9,6 +9,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 
 const port = Number(process.argv[2] ?? 3999);
+const toolCount = Number(process.argv[3] ?? 35);
 
 function buildServer() {
   const server = new McpServer({ name: "node-baseline", version: "1.5.4" });
@@ -27,7 +28,7 @@ function buildServer() {
     forceRefresh: z.boolean().optional(),
     correlationId: z.string().optional(),
   };
-  for (let i = 0; i < 35; i++) {
+  for (let i = 0; i < toolCount; i++) {
     server.registerTool(`tool_${i}`, { description: `Baseline tool ${i}: runs a provider CLI request with session support.`, inputSchema: shape },
       async () => ({ content: [{ type: "text", text: "ok" }] }));
   }
