@@ -53,6 +53,14 @@ pub enum Command {
     /// A running gateway is restarted onto the new version; if it does not come up
     /// healthy the previous version is restored.
     InstallBundle(InstallBundleArgs),
+    /// Upgrade to a newer release: verify, switch, restart, roll back if unhealthy.
+    ///
+    /// Reads the release manifest (schema-checked, cross-checked with SHA256SUMS),
+    /// compares versions, installs the new bundle, restarts the gateway and waits for
+    /// /healthz to report the new version. If it does not, the previous version is
+    /// restored and running again, and upgrade exits 1. Up to date: nothing changes.
+    #[command(disable_version_flag = true)]
+    Upgrade(UpgradeArgs),
     /// Start the gateway and wait until /healthz answers.
     Start,
     /// Stop the gateway and wait until its process is gone (SIGTERM, then SIGKILL).
@@ -127,6 +135,26 @@ pub struct InstallBundleArgs {
     #[command(flatten)]
     pub checksum: ChecksumArgs,
     /// Do not restart a running gateway onto the new version.
+    #[arg(long)]
+    pub no_restart: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// Only report whether a newer release exists; change nothing.
+    #[arg(long)]
+    pub check: bool,
+    /// Install exactly this version (the manifest must name it).
+    #[arg(long, value_name = "V")]
+    pub version: Option<String>,
+    /// Release manifest URL or path, or the release directory holding release-manifest.json
+    /// [default: `release_url` from config.toml, else the project's latest release].
+    #[arg(long, value_name = "URL")]
+    pub from: Option<String>,
+    /// Allow installing a version older than the installed one.
+    #[arg(long)]
+    pub allow_downgrade: bool,
+    /// Install but do not restart a running gateway.
     #[arg(long)]
     pub no_restart: bool,
 }

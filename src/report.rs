@@ -31,6 +31,8 @@ pub enum Report {
     Setup(SetupReport),
     /// `install-bundle`.
     InstallBundle(InstallReport),
+    /// `upgrade`.
+    Upgrade(UpgradeReport),
     /// `start`.
     Start(ServiceReport),
     /// `stop`.
@@ -64,6 +66,8 @@ pub enum CommandName {
     Setup,
     /// `install-bundle`.
     InstallBundle,
+    /// `upgrade`.
+    Upgrade,
     /// `start`.
     Start,
     /// `stop`.
@@ -189,6 +193,33 @@ pub struct SetupReport {
     pub service: ServiceState,
     /// What to do next.
     pub next_steps: Vec<String>,
+}
+
+/// `upgrade`'s report.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UpgradeReport {
+    /// Version of this document format.
+    pub schema_version: u32,
+    /// True on success (a rollback is a failure document instead).
+    pub ok: bool,
+    /// Whether anything was installed.
+    pub changed: bool,
+    /// `--check`: only compared versions.
+    pub check_only: bool,
+    /// Active version before this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub installed_version: Option<String>,
+    /// Version the release manifest offers.
+    pub available_version: String,
+    /// The manifest offers a newer version than the installed one.
+    pub update_available: bool,
+    /// Active version after this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Where the manifest came from.
+    pub source: String,
+    /// Whether the running gateway was restarted onto the new version.
+    pub restarted: bool,
 }
 
 /// `install-bundle`'s report.
@@ -319,6 +350,7 @@ impl Report {
         match self {
             Report::Setup(r) => r.ok,
             Report::InstallBundle(r) => r.ok,
+            Report::Upgrade(r) => r.ok,
             Report::Start(r) | Report::Stop(r) => r.ok,
             Report::Status(r) => r.ok,
             Report::Uninstall(r) => r.ok,

@@ -100,6 +100,18 @@ pub fn load_config(ctx: &Ctx) -> Result<Config> {
 /// Restarts a running gateway onto the active version. When the new version does not
 /// come up healthy, `current` is switched back to `previous` and that is started again.
 pub fn restart_onto_current(ctx: &Ctx, config: &Config, previous: Option<&str>) -> Result<bool> {
+    restart_onto_current_checked(ctx, config, previous, None)
+}
+
+/// [`restart_onto_current`], also requiring `/healthz` to report `expect_version`: a
+/// healthy answer from the wrong version (an old process, a bundle mislabelled) is a
+/// failed upgrade too.
+pub fn restart_onto_current_checked(
+    ctx: &Ctx,
+    config: &Config,
+    previous: Option<&str>,
+    expect_version: Option<&str>,
+) -> Result<bool> {
     let snap = Snapshot::take(&ctx.paths, config);
     if snap.running().is_none() {
         return Ok(false);
@@ -107,7 +119,17 @@ pub fn restart_onto_current(ctx: &Ctx, config: &Config, previous: Option<&str>) 
     ctx.printer
         .step("Restarting the gateway onto the new version ...");
     service::stop(&ctx.paths)?;
-    match service::start(&ctx.paths, config) {
+    let started = service::start(&ctx.paths, config).and_then(|s| match expect_version {
+        Some(v) if s.health.version != v => {
+            let _ = service::stop(&ctx.paths);
+            Err(anyhow::anyhow!(
+                "the gateway came up reporting version {}, expected {v}",
+                s.health.version
+            ))
+        }
+        _ => Ok(s),
+    });
+    match started {
         Ok(_) => Ok(true),
         Err(e) => {
             let Some(prev) = previous else { return Err(e) };

@@ -13,6 +13,7 @@ mod start;
 mod status;
 mod stop;
 mod uninstall;
+mod upgrade;
 
 use std::process::ExitCode;
 
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::PackRelease(args) => return pack_release::run(args, &printer),
         Command::Setup(_) => CommandName::Setup,
         Command::InstallBundle(_) => CommandName::InstallBundle,
+        Command::Upgrade(_) => CommandName::Upgrade,
         Command::Start => CommandName::Start,
         Command::Stop => CommandName::Stop,
         Command::Status => CommandName::Status,
@@ -45,6 +47,7 @@ pub fn run(cli: Cli) -> ExitCode {
         match &cli.command {
             Command::Setup(a) => block_on(setup::run(&ctx, a)),
             Command::InstallBundle(a) => block_on(install_bundle::run(&ctx, a)),
+            Command::Upgrade(a) => block_on(upgrade::run(&ctx, a)),
             Command::Start => start::run(&ctx),
             Command::Stop => stop::run(&ctx),
             Command::Status => status::run(&ctx),

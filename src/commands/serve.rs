@@ -106,7 +106,7 @@ async fn serve(args: &ServeArgs) -> Result<()> {
     let app = http::router(&config, token, gateway, shutdown.clone());
     tracing::info!(
         "llm-cli-gateway {} listening on http://{bind}{} (pid {})",
-        env!("CARGO_PKG_VERSION"),
+        crate::gateway::server::version(),
         config.path,
         std::process::id()
     );

@@ -154,7 +154,7 @@ async fn healthz() -> Response {
     let mut resp = Json(json!({
         "status": "ok",
         "name": server::SERVER_NAME,
-        "version": server::VERSION,
+        "version": server::version(),
         "pid": std::process::id(),
         "uptime_secs": process_info::uptime_secs(),
         "instance": process_info::instance(),

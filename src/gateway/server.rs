@@ -22,7 +22,27 @@ use crate::providers;
 use crate::store::Store;
 
 pub const SERVER_NAME: &str = "llm-cli-gateway";
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The version this gateway reports (`/healthz`, serverInfo, `llm_process_health`): the
+/// version of the installed bundle it runs from, so `upgrade` can tell that the new
+/// bundle — not an old process — is answering. A binary outside a bundle reports the
+/// crate version.
+pub fn version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION
+        .get_or_init(|| bundle_version().unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()))
+}
+
+/// The version in `bundle.json` of the bundle whose entrypoint is this executable
+/// (`versions/<v>/bin/llm-cli-gateway` → `versions/<v>/bundle.json`).
+fn bundle_version() -> Option<String> {
+    let exe = std::env::current_exe().ok()?.canonicalize().ok()?;
+    exe.ancestors().skip(1).take(3).find_map(|root| {
+        let bytes = std::fs::read(root.join(crate::release::bundle::BUNDLE_JSON)).ok()?;
+        let manifest = crate::release::bundle::BundleManifest::parse(&bytes).ok()?;
+        let entry = root.join(&manifest.entrypoint).canonicalize().ok()?;
+        (entry == exe).then_some(manifest.version)
+    })
+}
 
 #[derive(Clone)]
 pub struct Gateway {
@@ -66,7 +86,7 @@ impl ServerHandler for Gateway {
                 .enable_resources()
                 .build(),
         )
-        .with_server_info(Implementation::new(SERVER_NAME, VERSION))
+        .with_server_info(Implementation::new(SERVER_NAME, version()))
         .with_instructions(
             "llm-cli-gateway: ask the user's other AI coding CLIs (Claude Code, Codex, Gemini, Grok, Mistral Vibe) for second opinions. \
              Use <cli>_request for quick questions; for long work use <cli>_request_async, then llm_job_status and llm_job_result. \

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::view;
 use crate::gateway::jobs::CancelOutcome;
 use crate::gateway::process_info;
-use crate::gateway::server::{Gateway, SERVER_NAME, VERSION};
+use crate::gateway::server::{Gateway, SERVER_NAME, version};
 use crate::store::jobs::JobRow;
 
 /// Default `maxChars` for results: enough for a long review, small enough for a client's
@@ -125,7 +125,7 @@ impl Gateway {
         Ok(view::data(json!({
             "status": "ok",
             "name": SERVER_NAME,
-            "version": VERSION,
+            "version": version(),
             "pid": std::process::id(),
             "uptime_secs": process_info::uptime_secs(),
             "rss_bytes": process_info::rss_bytes(),

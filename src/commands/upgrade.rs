@@ -1,0 +1,197 @@
+//! `upgrade`: install the release manifest's bundle when it is newer, restart onto it, and
+//! roll back when the new version does not answer `/healthz` as itself.
+
+use anyhow::{Result, bail};
+
+use crate::cli::{ChecksumArgs, UpgradeArgs};
+use crate::commands::common;
+use crate::commands::{Ctx, Output};
+use crate::release::download::{Fetcher, Source};
+use crate::release::manifest::{MANIFEST_FILE, Manifest};
+use crate::release::{install, resolve};
+use crate::report::{Report, SCHEMA_VERSION, UpgradeReport};
+
+/// Where releases are published; `--from` or `release_url` in config.toml override it.
+pub const DEFAULT_RELEASES: &str = "https://github.com/llm-cli-gateway/llm-cli-gateway/releases";
+
+pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Output> {
+    let config = common::load_config(ctx)?;
+    if let Some(v) = &args.version {
+        semver::Version::parse(v).map_err(|e| {
+            crate::error::coded(
+                "usage",
+                format!("--version {v:?} is not a version like 1.2.3: {e}"),
+            )
+        })?;
+    }
+    let manifest_url = manifest_url(args, config.release_url.as_deref());
+    let fetcher = Fetcher::new()?;
+    let text = fetcher
+        .fetch_text(&Source::parse(&manifest_url), "release manifest")
+        .await?;
+    let manifest = Manifest::parse(&text, &manifest_url)?;
+    if let Some(v) = &args.version
+        && manifest.version != *v
+    {
+        bail!(crate::error::coded(
+            "version-missing",
+            format!(
+                "{manifest_url} is release {}, not {v}\nhelp: point --from at the release directory of {v}",
+                manifest.version
+            )
+        ));
+    }
+    let installed = install::current_version(&ctx.paths);
+    let available = semver::Version::parse(&manifest.version)?;
+    let newer = match installed.as_deref().map(semver::Version::parse) {
+        Some(Ok(current)) => available > current,
+        _ => true,
+    };
+    let same = installed.as_deref() == Some(manifest.version.as_str());
+    let report = |changed, version: Option<String>, restarted| UpgradeReport {
+        schema_version: SCHEMA_VERSION,
+        ok: true,
+        changed,
+        check_only: args.check,
+        installed_version: installed.clone(),
+        available_version: manifest.version.clone(),
+        update_available: newer && !same,
+        version,
+        source: manifest_url.clone(),
+        restarted,
+    };
+    if args.check {
+        let human = match (&installed, newer && !same) {
+            (Some(cur), true) => format!(
+                "Update available: {cur} -> {}\n  run `llm-cli-gateway upgrade` to install it\n",
+                manifest.version
+            ),
+            (None, _) => format!(
+                "Not installed; release {} is available (`llm-cli-gateway setup`)\n",
+                manifest.version
+            ),
+            (Some(cur), false) => format!(
+                "Up to date: {cur} (latest release is {})\n",
+                manifest.version
+            ),
+        };
+        return Ok(Output {
+            report: Report::Upgrade(report(false, installed.clone(), false)),
+            human,
+        });
+    }
+    if same {
+        return Ok(Output {
+            report: Report::Upgrade(report(false, installed.clone(), false)),
+            human: format!(
+                "Already up to date: {}; nothing changed.\n",
+                manifest.version
+            ),
+        });
+    }
+    if !newer && !args.allow_downgrade {
+        bail!(crate::error::coded(
+            "downgrade-refused",
+            format!(
+                "the release manifest offers {}, older than the installed {}; nothing was changed\nhelp: pass --allow-downgrade to install it anyway",
+                manifest.version,
+                installed.as_deref().unwrap_or("?")
+            )
+        ));
+    }
+    let checksum = ChecksumArgs {
+        manifest: Some(manifest_url.clone()),
+        ..ChecksumArgs::default()
+    };
+    let resolved = resolve::resolve(&fetcher, None, &checksum).await?;
+    let _lock = common::lock(ctx)?;
+    ctx.printer.step(format!(
+        "Upgrading {} -> {} ...",
+        installed.as_deref().unwrap_or("(none)"),
+        manifest.version
+    ));
+    let progress = ctx.printer.progress();
+    let label = resolved.source.display();
+    let outcome =
+        install::fetch_and_install(&ctx.paths, &fetcher, &resolved, &label, progress.as_ref())
+            .await?;
+    let restarted = if args.no_restart {
+        false
+    } else {
+        common::restart_onto_current_checked(
+            ctx,
+            &config,
+            outcome.previous_version.as_deref(),
+            Some(&outcome.version),
+        )?
+    };
+    let human = format!(
+        "Upgraded llm-cli-gateway {} -> {}{}\n",
+        installed.as_deref().unwrap_or("(none)"),
+        outcome.version,
+        if restarted {
+            "; the gateway is running the new version"
+        } else {
+            ""
+        }
+    );
+    Ok(Output {
+        report: Report::Upgrade(report(true, Some(outcome.version.clone()), restarted)),
+        human,
+    })
+}
+
+/// The manifest to read: `--from` (a manifest, or a directory/URL holding one), the
+/// configured release URL, or the project's releases (`--version` picks its tag).
+fn manifest_url(args: &UpgradeArgs, configured: Option<&str>) -> String {
+    let base = match (&args.from, configured, &args.version) {
+        (Some(from), _, _) => from.clone(),
+        (None, Some(url), _) => url.to_string(),
+        (None, None, Some(v)) => format!("{DEFAULT_RELEASES}/download/v{v}"),
+        (None, None, None) => format!("{DEFAULT_RELEASES}/latest/download"),
+    };
+    if base.ends_with(".json") {
+        base
+    } else {
+        format!("{}/{MANIFEST_FILE}", base.trim_end_matches('/'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(from: Option<&str>, version: Option<&str>) -> UpgradeArgs {
+        UpgradeArgs {
+            check: false,
+            version: version.map(String::from),
+            from: from.map(String::from),
+            allow_downgrade: false,
+            no_restart: false,
+        }
+    }
+
+    #[test]
+    fn manifest_location() {
+        assert_eq!(
+            manifest_url(&args(Some("http://h/rel/"), None), None),
+            "http://h/rel/release-manifest.json"
+        );
+        assert_eq!(
+            manifest_url(&args(Some("/x/m.json"), None), Some("http://c")),
+            "/x/m.json"
+        );
+        assert_eq!(
+            manifest_url(&args(None, None), Some("http://c/r")),
+            "http://c/r/release-manifest.json"
+        );
+        assert!(
+            manifest_url(&args(None, Some("1.2.3")), None)
+                .ends_with("/download/v1.2.3/release-manifest.json")
+        );
+        assert!(
+            manifest_url(&args(None, None), None)
+                .ends_with("/latest/download/release-manifest.json")
+        );
+    }
+}

@@ -1,0 +1,218 @@
+//! `upgrade` against release directories served from 127.0.0.1: newer, same, older,
+//! tampered, foreign-target and unhealthy releases, and a download cut short.
+
+mod support;
+
+use serde_json::Value;
+use support::http::{Reply, Server};
+use support::{Home, host_target, http_get, pack_release, pid_alive};
+
+const CURRENT: &str = env!("CARGO_PKG_VERSION");
+
+fn healthz_version(home: &Home) -> String {
+    let (_, body) = http_get(&home.health_url(), &[]).unwrap();
+    let v: Value = serde_json::from_str(&body).unwrap();
+    v["version"].as_str().unwrap().to_string()
+}
+
+fn release(version: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    pack_release(dir.path(), version, None);
+    dir
+}
+
+fn bundle_name(version: &str) -> String {
+    format!("llm-cli-gateway-bundle-{version}-{}.tar.gz", host_target())
+}
+
+#[test]
+fn upgrade_installs_a_newer_release_and_rerunning_changes_nothing() {
+    let home = Home::new();
+    home.setup();
+    let old_pid = home.supervisor_pid().unwrap();
+    let rel = release("0.2.0");
+    let srv = Server::start();
+    srv.serve_dir("/r", rel.path());
+    let from = srv.url("/r/");
+
+    let before = home.snapshot();
+    let (check, code) = home.json(&["upgrade", "--check", "--from", &from]);
+    assert_eq!(code, 0, "{check:#}");
+    assert_eq!(check["update_available"], true);
+    assert_eq!(check["installed_version"], CURRENT);
+    assert_eq!(check["available_version"], "0.2.0");
+    assert_eq!(check["changed"], false);
+    assert!(home.snapshot() == before, "--check changed files");
+
+    let (doc, code) = home.json(&["upgrade", "--from", &from]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["version"], "0.2.0");
+    assert_eq!(doc["restarted"], true);
+    assert_eq!(
+        healthz_version(&home),
+        "0.2.0",
+        "the new bundle answers as itself"
+    );
+    assert!(!pid_alive(old_pid));
+    let (st, _) = home.json(&["status"]);
+    assert_eq!(st["version"], "0.2.0");
+    assert_eq!(st["previous_version"], CURRENT);
+
+    let pid = home.supervisor_pid();
+    let before = home.snapshot();
+    let (again, code) = home.json(&["upgrade", "--from", &from]);
+    assert_eq!(code, 0, "{again:#}");
+    assert_eq!(again["changed"], false);
+    assert!(
+        home.snapshot() == before,
+        "an up-to-date upgrade changed files"
+    );
+    assert_eq!(
+        home.supervisor_pid(),
+        pid,
+        "an up-to-date upgrade restarted the gateway"
+    );
+}
+
+#[test]
+fn an_older_release_is_refused_unless_allowed() {
+    let home = Home::new();
+    home.setup();
+    let rel = release("0.0.9");
+    let srv = Server::start();
+    srv.serve_dir("/r", rel.path());
+    let from = srv.url("/r/release-manifest.json");
+    let before = home.snapshot();
+    let (doc, code) = home.json(&["upgrade", "--from", &from]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(doc["error"]["code"], "downgrade-refused");
+    assert!(
+        doc["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("--allow-downgrade"),
+        "{doc:#}"
+    );
+    assert!(home.snapshot() == before);
+    let (doc, code) = home.json(&["upgrade", "--from", &from, "--allow-downgrade"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(healthz_version(&home), "0.0.9");
+}
+
+#[test]
+fn an_unhealthy_new_version_is_rolled_back() {
+    let home = Home::new();
+    home.setup();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("fake-gateway");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho 'fake gateway: cannot start' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let rel = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(support::BIN)
+        .args(["pack-release", "--binary"])
+        .arg(&script)
+        .arg("--out")
+        .arg(rel.path())
+        .args(["--release-version", "0.9.0"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let srv = Server::start();
+    srv.serve_dir("/r", rel.path());
+    let (doc, code) = home.json(&["upgrade", "--from", &srv.url("/r/")]);
+    assert_eq!(code, 1, "{doc:#}");
+    let msg = doc["error"]["message"].as_str().unwrap();
+    assert!(msg.contains(&format!("rolled back to {CURRENT}")), "{msg}");
+    assert_eq!(
+        std::fs::read_link(home.path().join("current"))
+            .unwrap()
+            .to_str(),
+        Some(format!("versions/{CURRENT}").as_str())
+    );
+    let (st, code) = home.json(&["status"]);
+    assert_eq!(code, 0, "the old version runs again: {st:#}");
+    assert_eq!(healthz_version(&home), CURRENT);
+}
+
+#[test]
+fn tampered_foreign_and_cut_off_releases_change_nothing() {
+    let home = Home::new();
+    home.setup();
+    let pid = home.supervisor_pid().unwrap();
+    let srv = Server::start();
+
+    // Bundle bytes changed after the manifest and SHA256SUMS were written.
+    let rel = release("0.2.0");
+    let bundle = rel.path().join(bundle_name("0.2.0"));
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&bundle, &bytes).unwrap();
+    srv.serve_dir("/tampered", rel.path());
+
+    // A release for another machine only.
+    let other = tempfile::tempdir().unwrap();
+    let foreign = if host_target().contains("x86_64") {
+        "aarch64-apple-darwin"
+    } else {
+        "x86_64-unknown-linux-gnu"
+    };
+    pack_release(other.path(), "0.3.0", Some(foreign));
+    srv.serve_dir("/foreign", other.path());
+
+    // The download stops half-way.
+    let cut = release("0.4.0");
+    srv.serve_dir("/cut", cut.path());
+    let body = std::fs::read(cut.path().join(bundle_name("0.4.0"))).unwrap();
+    let half = body.len() / 2;
+    srv.route(
+        &format!("/cut/{}", bundle_name("0.4.0")),
+        Reply::Truncated(body, half),
+    );
+
+    let before = home.snapshot();
+    for (path, expect) in [
+        ("/tampered/", "checksum"),
+        ("/foreign/", "target-missing"),
+        ("/cut/", "download"),
+    ] {
+        let (doc, code) = home.json(&["upgrade", "--from", &srv.url(path)]);
+        assert_eq!(code, 1, "{path}: {doc:#}");
+        let text = doc["error"].to_string().to_lowercase();
+        assert!(
+            text.contains(expect),
+            "{path}: expected {expect:?} in {doc:#}"
+        );
+        assert!(home.snapshot() == before, "{path}: files changed");
+        assert_eq!(
+            home.supervisor_pid(),
+            Some(pid),
+            "{path}: gateway restarted"
+        );
+        assert_eq!(healthz_version(&home), CURRENT);
+    }
+    // A manifest that is not one.
+    srv.route(
+        "/bad/release-manifest.json",
+        Reply::Ok(b"{\"name\": 1}".to_vec()),
+    );
+    let (doc, code) = home.json(&["upgrade", "--from", &srv.url("/bad/")]);
+    assert_eq!(code, 1);
+    assert!(
+        doc["error"]["message"].as_str().unwrap().contains("schema"),
+        "{doc:#}"
+    );
+    let (doc, code) = home.json(&[
+        "upgrade",
+        "--version",
+        "not-a-version",
+        "--from",
+        &srv.url("/cut/"),
+    ]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert!(home.snapshot() == before);
+}
