@@ -61,6 +61,14 @@ pub enum Command {
     /// restored and running again, and upgrade exits 1. Up to date: nothing changes.
     #[command(disable_version_flag = true)]
     Upgrade(UpgradeArgs),
+    /// Find and fix drift: missing dirs or token, loose modes, a missing or stale service
+    /// definition or environment, a broken `current`, tampered installed files, a dead
+    /// gateway.
+    ///
+    /// Tampered files are reinstalled from the verified archive in the cache (or
+    /// re-downloaded and verified). The service environment file is refreshed with the
+    /// PATH of the shell running repair, so newly installed provider CLIs are found.
+    Repair(RepairArgs),
     /// Start the gateway and wait until /healthz answers.
     Start,
     /// Stop the gateway and wait until its process is gone (SIGTERM, then SIGKILL).
@@ -98,6 +106,14 @@ pub struct SetupArgs {
     /// Install but do not start the gateway.
     #[arg(long)]
     pub no_start: bool,
+    /// How the gateway runs: auto (a working systemd/launchd/Windows service manager,
+    /// else process), process (our own supervisor), systemd, systemd-user,
+    /// systemd-system, launchd, windows [default: the configured one, else auto].
+    #[arg(long, value_name = "BACKEND", env = "LLM_CLI_GATEWAY_SERVICE_BACKEND")]
+    pub service_backend: Option<String>,
+    /// Install a system-level service (root) instead of a per-user one.
+    #[arg(long)]
+    pub system: bool,
 }
 
 /// Where the gateway listens; unset options keep the configured value.
@@ -137,6 +153,13 @@ pub struct InstallBundleArgs {
     /// Do not restart a running gateway onto the new version.
     #[arg(long)]
     pub no_restart: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// List what is wrong; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -33,6 +33,8 @@ pub enum Report {
     InstallBundle(InstallReport),
     /// `upgrade`.
     Upgrade(UpgradeReport),
+    /// `repair`.
+    Repair(RepairReport),
     /// `start`.
     Start(ServiceReport),
     /// `stop`.
@@ -68,6 +70,8 @@ pub enum CommandName {
     InstallBundle,
     /// `upgrade`.
     Upgrade,
+    /// `repair`.
+    Repair,
     /// `start`.
     Start,
     /// `stop`.
@@ -134,6 +138,30 @@ pub struct ServiceState {
     /// Seconds since the gateway started.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uptime_secs: Option<u64>,
+    /// What the OS service manager reports (absent for the process backend).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager: Option<ManagerState>,
+    /// Where the gateway's output goes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<PathBuf>,
+}
+
+/// The service manager's own view of the gateway's service.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ManagerState {
+    /// e.g. `active`, `inactive`, `failed`, `activating`.
+    pub active: String,
+    /// e.g. `enabled`, `disabled`, `not-found`.
+    pub enabled: String,
+    /// The manager's main pid for the service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub main_pid: Option<u32>,
+    /// How many times the manager restarted it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restarts: Option<u32>,
+    /// The unit / plist file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub definition: Option<PathBuf>,
 }
 
 /// Coarse run state.
@@ -193,6 +221,36 @@ pub struct SetupReport {
     pub service: ServiceState,
     /// What to do next.
     pub next_steps: Vec<String>,
+}
+
+/// `repair`'s report.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RepairReport {
+    /// Version of this document format.
+    pub schema_version: u32,
+    /// True when everything found was fixed (or, with `--dry-run`, listed).
+    pub ok: bool,
+    /// `--dry-run`: findings only.
+    pub dry_run: bool,
+    /// Whether anything was changed.
+    pub changed: bool,
+    /// What was found, one entry per problem.
+    pub findings: Vec<Finding>,
+}
+
+/// One problem `repair` found.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Finding {
+    /// `missing-dir`, `wrong-mode`, `token-missing`, `current-pointer`, `file-hash`,
+    /// `service-definition`, `gateway-down`.
+    pub kind: String,
+    /// What exactly is wrong.
+    pub detail: String,
+    /// Whether this run fixed it.
+    pub fixed: bool,
+    /// Why it could not be fixed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// `upgrade`'s report.
@@ -351,6 +409,7 @@ impl Report {
             Report::Setup(r) => r.ok,
             Report::InstallBundle(r) => r.ok,
             Report::Upgrade(r) => r.ok,
+            Report::Repair(r) => r.ok,
             Report::Start(r) | Report::Stop(r) => r.ok,
             Report::Status(r) => r.ok,
             Report::Uninstall(r) => r.ok,

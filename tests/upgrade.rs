@@ -216,3 +216,41 @@ fn tampered_foreign_and_cut_off_releases_change_nothing() {
     assert_eq!(code, 1, "{doc:#}");
     assert!(home.snapshot() == before);
 }
+
+#[test]
+fn an_upgrade_cut_off_at_any_step_is_completed_by_the_next_run() {
+    for failpoint in ["install-before-switch", "upgrade-after-switch"] {
+        let home = Home::new();
+        home.setup();
+        let rel = release("0.2.0");
+        let srv = Server::start();
+        srv.serve_dir("/r", rel.path());
+        let from = srv.url("/r/");
+        let out = home
+            .cmd()
+            .args(["upgrade", "--from", &from])
+            .env("LLM_CLI_GATEWAY_FAILPOINT", failpoint)
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success(),
+            "{failpoint}: the failpoint must abort"
+        );
+        // Never a dangling `current`: it names an installed version with its bundle.json.
+        let link = std::fs::read_link(home.path().join("current")).unwrap();
+        assert!(
+            home.path().join(&link).join("bundle.json").is_file(),
+            "{failpoint}: {link:?}"
+        );
+        let (doc, code) = home.json(&["upgrade", "--from", &from]);
+        assert_eq!(code, 0, "{failpoint}: {doc:#}");
+        assert_eq!(
+            healthz_version(&home),
+            "0.2.0",
+            "{failpoint}: the next run completes the upgrade"
+        );
+        let (st, code) = home.json(&["status"]);
+        assert_eq!(code, 0, "{failpoint}: {st:#}");
+        assert_eq!(st["version"], "0.2.0");
+    }
+}

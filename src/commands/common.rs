@@ -57,6 +57,8 @@ pub fn service_state(config: &Config, snap: &Snapshot, installed: bool) -> Servi
         pid: snap.running().map(|p| p.pid),
         gateway_pid: health.map(|h| h.pid),
         uptime_secs: health.map(|h| h.uptime_secs),
+        manager: manager_state(config),
+        log: None,
     }
 }
 
@@ -71,6 +73,8 @@ pub fn running_state(
         pid: Some(pid),
         gateway_pid: Some(health.pid),
         uptime_secs: Some(health.uptime_secs),
+        manager: manager_state(config),
+        log: None,
     }
 }
 
@@ -81,7 +85,22 @@ pub fn stopped_state(config: &Config) -> ServiceState {
         pid: None,
         gateway_pid: None,
         uptime_secs: None,
+        manager: manager_state(config),
+        log: None,
     }
+}
+
+/// The OS service manager's view, for backends that have one.
+pub fn manager_state(config: &Config) -> Option<crate::report::ManagerState> {
+    let backend = service::backend_of(config);
+    let view = service::manager::view(backend)?;
+    Some(crate::report::ManagerState {
+        active: view.active,
+        enabled: view.enabled,
+        main_pid: view.main_pid,
+        restarts: view.restarts,
+        definition: service::manager::definition_path(backend),
+    })
 }
 
 /// Takes the state lock, telling the user when another run holds it.
@@ -118,10 +137,10 @@ pub fn restart_onto_current_checked(
     }
     ctx.printer
         .step("Restarting the gateway onto the new version ...");
-    service::stop(&ctx.paths)?;
+    service::stop(&ctx.paths, config)?;
     let started = service::start(&ctx.paths, config).and_then(|s| match expect_version {
         Some(v) if s.health.version != v => {
-            let _ = service::stop(&ctx.paths);
+            let _ = service::stop(&ctx.paths, config);
             Err(anyhow::anyhow!(
                 "the gateway came up reporting version {}, expected {v}",
                 s.health.version
@@ -133,6 +152,9 @@ pub fn restart_onto_current_checked(
         Ok(_) => Ok(true),
         Err(e) => {
             let Some(prev) = previous else { return Err(e) };
+            // A service manager may still be restarting the failed version; stop it so
+            // the previous version starts cleanly.
+            let _ = service::stop(&ctx.paths, config);
             ctx.printer
                 .warn(format!("the new version did not start; restoring {prev}"));
             crate::release::install::switch_current(&ctx.paths, prev)?;

@@ -7,6 +7,7 @@ mod install_bundle;
 mod pack_release;
 mod print_client_config;
 pub mod printer;
+mod repair;
 mod serve;
 mod setup;
 mod start;
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Setup(_) => CommandName::Setup,
         Command::InstallBundle(_) => CommandName::InstallBundle,
         Command::Upgrade(_) => CommandName::Upgrade,
+        Command::Repair(_) => CommandName::Repair,
         Command::Start => CommandName::Start,
         Command::Stop => CommandName::Stop,
         Command::Status => CommandName::Status,
@@ -48,6 +50,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Setup(a) => block_on(setup::run(&ctx, a)),
             Command::InstallBundle(a) => block_on(install_bundle::run(&ctx, a)),
             Command::Upgrade(a) => block_on(upgrade::run(&ctx, a)),
+            Command::Repair(a) => block_on(repair::run(&ctx, a)),
             Command::Start => start::run(&ctx),
             Command::Stop => stop::run(&ctx),
             Command::Status => status::run(&ctx),

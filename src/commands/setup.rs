@@ -12,6 +12,7 @@ use crate::report::{Report, SCHEMA_VERSION, SetupReport};
 use crate::runtime::config::Config;
 use crate::runtime::receipt::Receipt;
 use crate::runtime::service;
+use crate::runtime::service::backend::Backend;
 use crate::runtime::token::Token;
 
 pub const EMBEDDED: &str = "embedded";
@@ -21,6 +22,15 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
     let existing = Config::load(&paths.config_file())?;
     let mut config = existing.clone().unwrap_or_default();
     common::apply_endpoint(&args.endpoint, &mut config)?;
+    let backend = match (&args.service_backend, &existing) {
+        (Some(choice), _) => {
+            Backend::choose(choice, args.system).map_err(|e| crate::error::coded("usage", e))?
+        }
+        (None, Some(e)) => service::backend_of(e),
+        (None, None) => service::backend::detect(args.system),
+    };
+    let old_backend = existing.as_ref().map(service::backend_of);
+    config.service_backend = backend.name().to_string();
     if ctx.printer.interactive && !args.yes {
         let go = dialoguer::Confirm::new()
             .with_prompt(format!(
@@ -83,6 +93,54 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
         .ok_or_else(|| anyhow::anyhow!("the install receipt is missing after install"))?;
     receipt.record_created([paths.config_file(), paths.token_file(), paths.lock_file()]);
     receipt.record_created(created);
+    if let Some(old) = old_backend.filter(|o| *o != backend) {
+        // Switching managers: the old one must not keep a second gateway on the port.
+        let old_config = Config {
+            service_backend: old.name().into(),
+            ..config.clone()
+        };
+        if let service::process::Stopped::Stopped { .. } = service::stop(paths, &old_config)? {
+            actions.push(format!("stopped the gateway under {}", old.name()));
+        }
+        if old != Backend::Process && service::manager::uninstall(old)? {
+            actions.push(format!("removed the {} service", old.name()));
+        }
+    }
+    receipt.service_backend = backend.name().to_string();
+    receipt.service_definition = None;
+    if backend != Backend::Process {
+        let spec = service::service_spec(paths, backend);
+        let def = service::manager::definition_path(backend);
+        let wanted = service::manager::render(backend, &spec);
+        let current = def.as_ref().and_then(|p| std::fs::read_to_string(p).ok());
+        let env_now = std::fs::read_to_string(paths.service_env_file()).ok();
+        let env_wanted = service::definition::env_file_contents(&spec.env);
+        if wanted.is_none() || current != wanted || env_now.as_deref() != Some(env_wanted.as_str())
+        {
+            let path = service::install(paths, backend)?;
+            actions.push(format!(
+                "installed the {} service{}",
+                backend.name(),
+                path.as_ref()
+                    .map(|p| format!(" {}", p.display()))
+                    .unwrap_or_default()
+            ));
+        }
+        receipt.record_created([paths.service_env_file()]);
+        receipt.service_definition = def;
+        if backend == Backend::Systemd(service::backend::Level::User)
+            && !service::manager::linger_enabled()
+        {
+            match service::manager::enable_linger() {
+                Ok(()) => actions.push(
+                    "enabled linger: the service keeps running after logout and starts at boot".into(),
+                ),
+                Err(why) => ctx.printer.warn(format!(
+                    "could not enable linger ({why}); the gateway stops when you log out.\n  fix: sudo loginctl enable-linger $USER"
+                )),
+            }
+        }
+    }
     receipt.save(&paths.receipt_file())?;
 
     let service_state = if args.no_start {
@@ -90,7 +148,7 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
     } else {
         let version_changed = outcome.as_ref().is_some_and(|o| o.changed);
         if (endpoint_changed || version_changed)
-            && let service::process::Stopped::Stopped { .. } = service::stop(paths)?
+            && let service::process::Stopped::Stopped { .. } = service::stop(paths, &config)?
         {
             actions.push("stopped the running gateway to apply changes".into());
         }

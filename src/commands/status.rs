@@ -18,7 +18,8 @@ pub fn run(ctx: &Ctx) -> Result<Output> {
     let version = install::current_version(paths);
     let installed = version.is_some();
     let snap = Snapshot::take(paths, &config);
-    let service = common::service_state(&config, &snap, installed);
+    let mut service = common::service_state(&config, &snap, installed);
+    service.log = Some(paths.log_file());
     let mut warnings = Vec::new();
     if let PidState::Untrusted(why) = &snap.pid {
         warnings.push(format!("ignoring the pid file: {why}"));
@@ -77,6 +78,28 @@ pub fn run(ctx: &Ctx) -> Result<Output> {
         },
     ));
     human.push_str(&line("backend", config.service_backend.clone()));
+    if let Some(m) = &service.manager {
+        human.push_str(&line(
+            "service",
+            format!(
+                "{}, {}{}{}",
+                m.active,
+                m.enabled,
+                m.main_pid
+                    .map(|p| format!(", main pid {p}"))
+                    .unwrap_or_default(),
+                m.restarts
+                    .map(|n| format!(", {n} restart(s)"))
+                    .unwrap_or_default()
+            ),
+        ));
+        if let Some(d) = &m.definition {
+            human.push_str(&line("unit", d.display().to_string()));
+        }
+    }
+    if let Some(log) = &service.log {
+        human.push_str(&line("log", log.display().to_string()));
+    }
     human.push_str(&line(
         "state",
         match (&service.state, service.pid) {

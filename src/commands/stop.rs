@@ -10,7 +10,7 @@ use crate::runtime::service::{self, process::Stopped};
 pub fn run(ctx: &Ctx) -> Result<Output> {
     let _lock = common::lock(ctx)?;
     let config = common::load_config(ctx)?;
-    let stopped = service::stop(&ctx.paths)?;
+    let stopped = service::stop(&ctx.paths, &config)?;
     let (changed, message) = match &stopped {
         Stopped::Stopped { pid, forced: false } => {
             (true, format!("Stopped the gateway (pid {pid})"))

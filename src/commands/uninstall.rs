@@ -22,7 +22,16 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> Result<Output> {
         None
     };
     let receipt = Receipt::load(&paths.receipt_file()).ok().flatten();
+    let config = common::load_config(ctx).unwrap_or_default();
+    let backend = service::backend_of(&config);
     let mut removals = Vec::new();
+    let definition = service::manager::definition_path(backend).filter(|p| p.exists());
+    if let Some(def) = &definition {
+        removals.push(Removal {
+            kind: "service".into(),
+            target: format!("{} service {}", backend.name(), def.display()),
+        });
+    }
     if let pidfile::PidState::Running(pf) = pidfile::read(&paths.pid_file()) {
         removals.push(Removal {
             kind: "process".into(),
@@ -93,7 +102,11 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> Result<Output> {
             human,
         });
     }
-    service::stop(paths)?;
+    service::stop(paths, &config)?;
+    if backend != service::backend::Backend::Process {
+        // Stop, disable, remove the definition, daemon-reload.
+        service::manager::uninstall(backend)?;
+    }
     let mut failures = Vec::new();
     for p in &existing {
         let is_our_root = *p == paths.config_dir || *p == paths.data_dir;

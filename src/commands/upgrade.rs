@@ -81,6 +81,39 @@ pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Output> {
         });
     }
     if same {
+        // An earlier upgrade may have been cut off after switching `current` but before
+        // restarting: the gateway then still answers as the old version. Finish the job.
+        let running = match crate::runtime::health::probe(
+            &config.authority(),
+            std::time::Duration::from_secs(1),
+        ) {
+            crate::runtime::health::Probe::Healthy(h, _) => Some(h.version),
+            _ => None,
+        };
+        if let Some(old) = running.filter(|v| *v != manifest.version)
+            && !args.no_restart
+        {
+            let _lock = common::lock(ctx)?;
+            ctx.printer.step(format!(
+                "{} is installed but the gateway still runs {old}: restarting onto it ...",
+                manifest.version
+            ));
+            let previous = crate::runtime::receipt::Receipt::load(&ctx.paths.receipt_file())?
+                .and_then(|r| r.previous_version);
+            let restarted = common::restart_onto_current_checked(
+                ctx,
+                &config,
+                previous.as_deref(),
+                Some(&manifest.version),
+            )?;
+            return Ok(Output {
+                report: Report::Upgrade(report(true, installed.clone(), restarted)),
+                human: format!(
+                    "Finished an interrupted upgrade: the gateway now runs {}.\n",
+                    manifest.version
+                ),
+            });
+        }
         return Ok(Output {
             report: Report::Upgrade(report(false, installed.clone(), false)),
             human: format!(
@@ -115,6 +148,7 @@ pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Output> {
     let outcome =
         install::fetch_and_install(&ctx.paths, &fetcher, &resolved, &label, progress.as_ref())
             .await?;
+    crate::runtime::failpoint::hit("upgrade-after-switch");
     let restarted = if args.no_restart {
         false
     } else {

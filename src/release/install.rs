@@ -259,8 +259,15 @@ pub async fn fetch_and_install(
     let target = staged.manifest.target.clone();
     let files = staged.files.clone();
     let dest = commit(paths, staged)?;
+    crate::runtime::failpoint::hit("install-before-switch");
     switch_current(paths, &version)?;
-    let previous = current.filter(|c| *c != version);
+    // Reinstalling the active version (repair) keeps the previous one for rollback.
+    let reinstall = current.as_deref() == Some(version.as_str());
+    let previous = if reinstall {
+        receipt.as_ref().and_then(|r| r.previous_version.clone())
+    } else {
+        current.filter(|c| *c != version)
+    };
     let mut keep = vec![version.as_str()];
     if let Some(p) = &previous {
         keep.push(p.as_str());
@@ -272,10 +279,12 @@ pub async fn fetch_and_install(
         ..Default::default()
     });
     let old = r.active.clone();
-    r.previous = previous
-        .as_ref()
-        .filter(|p| **p == old.version)
-        .map(|_| old);
+    if !reinstall {
+        r.previous = previous
+            .as_ref()
+            .filter(|p| **p == old.version)
+            .map(|_| old);
+    }
     r.previous_version = previous.clone();
     r.target = target.clone();
     r.active = crate::runtime::receipt::VersionRecord {

@@ -2,6 +2,7 @@
 //! service backend and the health probe. Nothing here prints.
 
 pub mod config;
+pub mod failpoint;
 pub mod fsutil;
 pub mod health;
 pub mod lock;

@@ -68,6 +68,10 @@ impl Paths {
         };
         [side("-wal"), side("-shm"), db.clone()]
     }
+    /// Environment for an OS service (PATH captured at setup); refreshed by `repair`.
+    pub fn service_env_file(&self) -> PathBuf {
+        self.config_dir.join("service.env")
+    }
     pub fn config_file(&self) -> PathBuf {
         self.config_dir.join("config.toml")
     }

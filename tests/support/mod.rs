@@ -39,6 +39,7 @@ impl Home {
         let mut c = std::process::Command::new(BIN);
         c.env("LLM_CLI_GATEWAY_HOME", self.path())
             .env("CI", "true")
+            .env("LLM_CLI_GATEWAY_SERVICE_BACKEND", "process")
             .env_remove("RUST_LOG")
             .stdin(std::process::Stdio::null());
         for (k, v) in &self.extra_env {

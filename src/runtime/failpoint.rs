@@ -1,0 +1,12 @@
+//! Crash injection for tests of interrupted upgrades: with
+//! `LLM_CLI_GATEWAY_FAILPOINT=<name>`, the process aborts at that point, as it would on
+//! power loss (no destructors, no cleanup). Unset, each check is one env lookup.
+
+pub const ENV: &str = "LLM_CLI_GATEWAY_FAILPOINT";
+
+pub fn hit(name: &str) {
+    if std::env::var_os(ENV).is_some_and(|v| v == name) {
+        eprintln!("failpoint {name}: aborting");
+        std::process::abort();
+    }
+}
