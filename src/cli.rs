@@ -180,6 +180,10 @@ pub struct UpgradeArgs {
     /// Install but do not restart a running gateway.
     #[arg(long)]
     pub no_restart: bool,
+    /// Also replace this bootstrapper binary with the release's verified one (atomic
+    /// rename next to it).
+    #[arg(long = "self")]
+    pub self_update: bool,
 }
 
 #[derive(Debug, Args)]

@@ -254,3 +254,39 @@ fn an_upgrade_cut_off_at_any_step_is_completed_by_the_next_run() {
         assert_eq!(st["version"], "0.2.0");
     }
 }
+
+#[test]
+fn upgrade_self_replaces_the_bootstrapper_with_the_verified_binary() {
+    let home = Home::new();
+    home.setup();
+    let rel = release("0.2.0");
+    let srv = Server::start();
+    srv.serve_dir("/r", rel.path());
+    // A copy of the bootstrapper somewhere of its own, as a user would have downloaded it.
+    let dir = tempfile::tempdir().unwrap();
+    let boot = dir.path().join("llm-cli-gateway");
+    std::fs::copy(support::BIN, &boot).unwrap();
+    std::fs::write(dir.path().join("marker"), b"").unwrap();
+    let before = std::fs::metadata(&boot).unwrap();
+    let out = std::process::Command::new(&boot)
+        .args(["upgrade", "--self", "--json", "--from", &srv.url("/r/")])
+        .env("LLM_CLI_GATEWAY_HOME", home.path())
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let name = format!("llm-cli-gateway-0.2.0-{}", host_target());
+    let want = support::sha256_hex(&std::fs::read(rel.path().join(&name)).unwrap());
+    assert_eq!(support::sha256_hex(&std::fs::read(&boot).unwrap()), want);
+    let after = std::fs::metadata(&boot).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_ne!(before.ino(), after.ino(), "replaced by rename, not rewritten in place");
+    assert_eq!(after.mode() & 0o777, 0o755);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with(".llm-cli-gateway"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_eq!(healthz_version(&home), "0.2.0");
+}

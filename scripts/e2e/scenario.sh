@@ -63,6 +63,12 @@ if [ "$phase" = 1 ]; then
   t1=$(now_ms); down=$(probe_stop)
   echo "upgrade $(cat /e2e/upgrade.json | grep -o '"installed_version": "[^"]*"' | cut -d'"' -f4) -> 0.2.0: total $(( t1 - t0 )) ms, gateway not healthy for $down ms" >>/e2e/figures
   version_is 0.2.0 || fail "healthz does not report 0.2.0: $(healthz)"
+  # Baseline for the figures: a plain `systemctl restart` of the same unit.
+  probe_start; t0=$(now_ms)
+  systemctl restart llm-cli-gateway
+  until_ok 10 healthz
+  t1=$(now_ms); down=$(probe_stop)
+  echo "baseline systemctl restart: total $(( t1 - t0 )) ms to healthy, gateway not healthy for $down ms" >>/e2e/figures
 
   log "an upgrade whose gateway cannot start is rolled back"
   t0=$(now_ms)

@@ -41,6 +41,18 @@ pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Output> {
             )
         ));
     }
+    let replaced_self = if args.self_update && !args.check {
+        replace_self(&fetcher, &manifest, &manifest_url).await?
+    } else {
+        None
+    };
+    if let Some(path) = &replaced_self {
+        ctx.printer.step(format!(
+            "Replaced {} with the verified {} binary",
+            path.display(),
+            manifest.version
+        ));
+    }
     let installed = install::current_version(&ctx.paths);
     let available = semver::Version::parse(&manifest.version)?;
     let newer = match installed.as_deref().map(semver::Version::parse) {
@@ -175,6 +187,70 @@ pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Output> {
     })
 }
 
+/// Downloads the release's bootstrapper for this machine, verifies it against the
+/// manifest and SHA256SUMS, and renames it over the running executable. The download
+/// lands beside the executable so the rename is atomic; Windows cannot replace a running
+/// .exe, so there the old one is first renamed aside.
+async fn replace_self(
+    fetcher: &Fetcher,
+    manifest: &Manifest,
+    manifest_url: &str,
+) -> Result<Option<std::path::PathBuf>> {
+    use crate::release::bundle::HOST_TARGET;
+    use crate::release::checksums::{Checksums, Sha256Hex};
+    use crate::release::manifest::{ArtifactKind, resolve_url};
+    let artifact = manifest.find(ArtifactKind::Binary, HOST_TARGET).ok_or_else(|| {
+        crate::error::coded(
+            "target-missing",
+            format!(
+                "release {} has no bootstrapper binary for {HOST_TARGET}",
+                manifest.version
+            ),
+        )
+    })?;
+    let expected = Sha256Hex::parse(&artifact.sha256)?;
+    let sums_url = resolve_url(manifest_url, &manifest.checksums.url);
+    let sums = Checksums::parse(
+        &fetcher
+            .fetch_text(&Source::parse(&sums_url), "SHA256SUMS")
+            .await?,
+    )?;
+    if sums.get(&artifact.name) != Some(&expected) {
+        bail!(crate::error::coded(
+            "checksum-disagreement",
+            format!(
+                "{sums_url} and the manifest disagree about {}; nothing was replaced",
+                artifact.name
+            )
+        ));
+    }
+    let exe = std::env::current_exe()?.canonicalize()?;
+    let dir = exe
+        .parent()
+        .ok_or_else(|| anyhow::anyhow!("{} has no directory", exe.display()))?;
+    let staged = dir.join(format!(".llm-cli-gateway.new-{}", std::process::id()));
+    let source = Source::parse(&resolve_url(manifest_url, &artifact.url));
+    let result = async {
+        fetcher
+            .download_verified(&source, &expected, &staged, &crate::release::download::NoProgress)
+            .await?;
+        crate::runtime::fsutil::set_mode(&staged, 0o755)?;
+        if cfg!(windows) {
+            let aside = exe.with_extension("old.exe");
+            let _ = std::fs::remove_file(&aside);
+            std::fs::rename(&exe, &aside)?;
+        }
+        std::fs::rename(&staged, &exe)?;
+        anyhow::Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&staged);
+        return Err(e.context(format!("could not replace {}", exe.display())));
+    }
+    Ok(Some(exe))
+}
+
 /// The manifest to read: `--from` (a manifest, or a directory/URL holding one), the
 /// configured release URL, or the project's releases (`--version` picks its tag).
 fn manifest_url(args: &UpgradeArgs, configured: Option<&str>) -> String {
@@ -202,6 +278,7 @@ mod tests {
             from: from.map(String::from),
             allow_downgrade: false,
             no_restart: false,
+            self_update: false,
         }
     }
 
