@@ -280,7 +280,11 @@ fn upgrade_self_replaces_the_bootstrapper_with_the_verified_binary() {
     assert_eq!(support::sha256_hex(&std::fs::read(&boot).unwrap()), want);
     let after = std::fs::metadata(&boot).unwrap();
     use std::os::unix::fs::MetadataExt;
-    assert_ne!(before.ino(), after.ino(), "replaced by rename, not rewritten in place");
+    assert_ne!(
+        before.ino(),
+        after.ino(),
+        "replaced by rename, not rewritten in place"
+    );
     assert_eq!(after.mode() & 0o777, 0o755);
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()

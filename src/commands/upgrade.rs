@@ -199,15 +199,17 @@ async fn replace_self(
     use crate::release::bundle::HOST_TARGET;
     use crate::release::checksums::{Checksums, Sha256Hex};
     use crate::release::manifest::{ArtifactKind, resolve_url};
-    let artifact = manifest.find(ArtifactKind::Binary, HOST_TARGET).ok_or_else(|| {
-        crate::error::coded(
-            "target-missing",
-            format!(
-                "release {} has no bootstrapper binary for {HOST_TARGET}",
-                manifest.version
-            ),
-        )
-    })?;
+    let artifact = manifest
+        .find(ArtifactKind::Binary, HOST_TARGET)
+        .ok_or_else(|| {
+            crate::error::coded(
+                "target-missing",
+                format!(
+                    "release {} has no bootstrapper binary for {HOST_TARGET}",
+                    manifest.version
+                ),
+            )
+        })?;
     let expected = Sha256Hex::parse(&artifact.sha256)?;
     let sums_url = resolve_url(manifest_url, &manifest.checksums.url);
     let sums = Checksums::parse(
@@ -232,7 +234,12 @@ async fn replace_self(
     let source = Source::parse(&resolve_url(manifest_url, &artifact.url));
     let result = async {
         fetcher
-            .download_verified(&source, &expected, &staged, &crate::release::download::NoProgress)
+            .download_verified(
+                &source,
+                &expected,
+                &staged,
+                &crate::release::download::NoProgress,
+            )
             .await?;
         crate::runtime::fsutil::set_mode(&staged, 0o755)?;
         if cfg!(windows) {

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
-use super::{Provider, SessionSupport};
+use super::{Info, Provider, SessionSupport};
 use crate::models::{Catalog, ConfigFormat, ConfigProbe};
 
 pub struct Claude;
@@ -25,6 +25,18 @@ const PERMISSION_MODES: &[&str] = &[
     "dontAsk",
     "plan",
 ];
+
+static INFO: Info = Info {
+    id: "claude",
+    display_name: "Claude Code",
+    binary: "claude",
+    install_hint: "npm install -g @anthropic-ai/claude-code",
+    login_hint: "run `claude` once in a terminal and use /login (or set ANTHROPIC_API_KEY for the service)",
+    tool_blurb: "Ask Claude Code (the `claude` CLI, headless `-p`)",
+    session_support: SessionSupport::ChooseId,
+    output_formats: &["text", "json", "stream-json"],
+    catalog: &CATALOG,
+};
 
 static CATALOG: Catalog = Catalog {
     provider: "claude",
@@ -75,32 +87,8 @@ struct Params {
 }
 
 impl Provider for Claude {
-    fn id(&self) -> &'static str {
-        "claude"
-    }
-    fn display_name(&self) -> &'static str {
-        "Claude Code"
-    }
-    fn binary(&self) -> &'static str {
-        "claude"
-    }
-    fn install_hint(&self) -> &'static str {
-        "npm install -g @anthropic-ai/claude-code"
-    }
-    fn login_hint(&self) -> &'static str {
-        "run `claude` once in a terminal and use /login (or set ANTHROPIC_API_KEY for the service)"
-    }
-    fn catalog(&self) -> &'static Catalog {
-        &CATALOG
-    }
-    fn session_support(&self) -> SessionSupport {
-        SessionSupport::ChooseId
-    }
-    fn tool_blurb(&self) -> &'static str {
-        "Ask Claude Code (the `claude` CLI, headless `-p`)"
-    }
-    fn output_formats(&self) -> &'static [&'static str] {
-        &["text", "json", "stream-json"]
+    fn info(&self) -> &'static Info {
+        &INFO
     }
 
     fn request_schema(&self) -> JsonObject {

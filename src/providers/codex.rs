@@ -15,13 +15,25 @@ use serde_json::Value;
 
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
-use super::{Provider, SessionSupport};
+use super::{Info, Provider, SessionSupport};
 use crate::models::{Catalog, ConfigFormat, ConfigProbe};
 
 pub struct Codex;
 
 const SANDBOX_MODES: &[&str] = &["read-only", "workspace-write", "danger-full-access"];
 const APPROVAL_POLICIES: &[&str] = &["untrusted", "on-request", "never"];
+
+static INFO: Info = Info {
+    id: "codex",
+    display_name: "Codex CLI",
+    binary: "codex",
+    install_hint: "npm install -g @openai/codex",
+    login_hint: "run `codex login` in a terminal (or `codex login --with-api-key` reading OPENAI_API_KEY from stdin)",
+    tool_blurb: "Ask OpenAI Codex (the `codex` CLI, `codex exec`)",
+    session_support: SessionSupport::LearnId,
+    output_formats: &["text", "json"],
+    catalog: &CATALOG,
+};
 
 static CATALOG: Catalog = Catalog {
     provider: "codex",
@@ -93,32 +105,8 @@ pub struct ForkParams {
 }
 
 impl Provider for Codex {
-    fn id(&self) -> &'static str {
-        "codex"
-    }
-    fn display_name(&self) -> &'static str {
-        "Codex CLI"
-    }
-    fn binary(&self) -> &'static str {
-        "codex"
-    }
-    fn install_hint(&self) -> &'static str {
-        "npm install -g @openai/codex"
-    }
-    fn login_hint(&self) -> &'static str {
-        "run `codex login` in a terminal (or `codex login --with-api-key` reading OPENAI_API_KEY from stdin)"
-    }
-    fn catalog(&self) -> &'static Catalog {
-        &CATALOG
-    }
-    fn session_support(&self) -> SessionSupport {
-        SessionSupport::LearnId
-    }
-    fn tool_blurb(&self) -> &'static str {
-        "Ask OpenAI Codex (the `codex` CLI, `codex exec`)"
-    }
-    fn output_formats(&self) -> &'static [&'static str] {
-        &["text", "json"]
+    fn info(&self) -> &'static Info {
+        &INFO
     }
 
     fn request_schema(&self) -> JsonObject {

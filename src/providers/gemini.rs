@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
-use super::{Provider, SessionSupport};
+use super::{Info, Provider, SessionSupport};
 use crate::models::{Catalog, ConfigFormat, ConfigProbe};
 use crate::store::flight::Usage;
 
@@ -21,6 +21,18 @@ pub struct Gemini;
 const APPROVAL_MODES: &[&str] = &["default", "auto_edit", "yolo", "plan"];
 /// Exit code the CLI uses for "no auth method configured".
 const EXIT_NO_AUTH: i32 = 41;
+
+static INFO: Info = Info {
+    id: "gemini",
+    display_name: "Gemini CLI",
+    binary: "gemini",
+    install_hint: "npm install -g @google/gemini-cli",
+    login_hint: "run `gemini` once in a terminal and pick a sign-in method, or set GEMINI_API_KEY for the service",
+    tool_blurb: "Ask Google Gemini (the `gemini` CLI, headless `-p`)",
+    session_support: SessionSupport::ChooseId,
+    output_formats: &["text", "json", "stream-json"],
+    catalog: &CATALOG,
+};
 
 static CATALOG: Catalog = Catalog {
     provider: "gemini",
@@ -71,32 +83,8 @@ struct Params {
 }
 
 impl Provider for Gemini {
-    fn id(&self) -> &'static str {
-        "gemini"
-    }
-    fn display_name(&self) -> &'static str {
-        "Gemini CLI"
-    }
-    fn binary(&self) -> &'static str {
-        "gemini"
-    }
-    fn install_hint(&self) -> &'static str {
-        "npm install -g @google/gemini-cli"
-    }
-    fn login_hint(&self) -> &'static str {
-        "run `gemini` once in a terminal and pick a sign-in method, or set GEMINI_API_KEY for the service"
-    }
-    fn catalog(&self) -> &'static Catalog {
-        &CATALOG
-    }
-    fn session_support(&self) -> SessionSupport {
-        SessionSupport::ChooseId
-    }
-    fn tool_blurb(&self) -> &'static str {
-        "Ask Google Gemini (the `gemini` CLI, headless `-p`)"
-    }
-    fn output_formats(&self) -> &'static [&'static str] {
-        &["text", "json", "stream-json"]
+    fn info(&self) -> &'static Info {
+        &INFO
     }
 
     fn request_schema(&self) -> JsonObject {

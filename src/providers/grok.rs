@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
-use super::{Provider, SessionSupport};
+use super::{Info, Provider, SessionSupport};
 use crate::models::Catalog;
 
 pub struct Grok;
@@ -28,6 +28,18 @@ const PERMISSION_MODES: &[&str] = &[
 ];
 const EFFORTS: &[&str] = &["low", "medium", "high", "xhigh", "max"];
 const FAILED_REPLY: &str = "Sorry, I encountered an error";
+
+static INFO: Info = Info {
+    id: "grok",
+    display_name: "Grok CLI",
+    binary: "grok",
+    install_hint: "npm install -g grok-build (xAI), then `grok login`",
+    login_hint: "run `grok login` in a terminal, or set GROK_API_KEY for the service",
+    tool_blurb: "Ask xAI Grok (the `grok` CLI, headless `-p`)",
+    session_support: SessionSupport::LearnId,
+    output_formats: &["plain", "json", "streaming-json"],
+    catalog: &CATALOG,
+};
 
 static CATALOG: Catalog = Catalog {
     provider: "grok",
@@ -60,32 +72,8 @@ struct Params {
 }
 
 impl Provider for Grok {
-    fn id(&self) -> &'static str {
-        "grok"
-    }
-    fn display_name(&self) -> &'static str {
-        "Grok CLI"
-    }
-    fn binary(&self) -> &'static str {
-        "grok"
-    }
-    fn install_hint(&self) -> &'static str {
-        "npm install -g grok-build (xAI), then `grok login`"
-    }
-    fn login_hint(&self) -> &'static str {
-        "run `grok login` in a terminal, or set GROK_API_KEY for the service"
-    }
-    fn catalog(&self) -> &'static Catalog {
-        &CATALOG
-    }
-    fn session_support(&self) -> SessionSupport {
-        SessionSupport::LearnId
-    }
-    fn tool_blurb(&self) -> &'static str {
-        "Ask xAI Grok (the `grok` CLI, headless `-p`)"
-    }
-    fn output_formats(&self) -> &'static [&'static str] {
-        &["plain", "json", "streaming-json"]
+    fn info(&self) -> &'static Info {
+        &INFO
     }
 
     fn request_schema(&self) -> JsonObject {

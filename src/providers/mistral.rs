@@ -13,13 +13,25 @@ use serde_json::Value;
 
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
-use super::{Provider, SessionSupport};
+use super::{Info, Provider, SessionSupport};
 use crate::models::Catalog;
 
 pub struct Mistral;
 
 const AGENTS: &[&str] = &["auto-approve", "accept-edits", "smart-approve", "ask"];
 pub const MODEL_ENV: &str = "VIBE_ACTIVE_MODEL";
+
+static INFO: Info = Info {
+    id: "mistral",
+    display_name: "Mistral Vibe",
+    binary: "vibe",
+    install_hint: "uv tool install mistral-vibe (or pipx install mistral-vibe; needs Python ≥ 3.12 — not the unrelated `vibe-cli`)",
+    login_hint: "run `vibe --setup` in a terminal, or set MISTRAL_API_KEY for the service",
+    tool_blurb: "Ask Mistral Vibe (the `vibe` CLI, headless `-p`; model via VIBE_ACTIVE_MODEL)",
+    session_support: SessionSupport::LearnId,
+    output_formats: &["text", "json", "streaming"],
+    catalog: &CATALOG,
+};
 
 static CATALOG: Catalog = Catalog {
     provider: "mistral",
@@ -55,32 +67,8 @@ struct Params {
 }
 
 impl Provider for Mistral {
-    fn id(&self) -> &'static str {
-        "mistral"
-    }
-    fn display_name(&self) -> &'static str {
-        "Mistral Vibe"
-    }
-    fn binary(&self) -> &'static str {
-        "vibe"
-    }
-    fn install_hint(&self) -> &'static str {
-        "uv tool install mistral-vibe (or pipx install mistral-vibe; needs Python ≥ 3.12 — not the unrelated `vibe-cli`)"
-    }
-    fn login_hint(&self) -> &'static str {
-        "run `vibe --setup` in a terminal, or set MISTRAL_API_KEY for the service"
-    }
-    fn catalog(&self) -> &'static Catalog {
-        &CATALOG
-    }
-    fn session_support(&self) -> SessionSupport {
-        SessionSupport::LearnId
-    }
-    fn tool_blurb(&self) -> &'static str {
-        "Ask Mistral Vibe (the `vibe` CLI, headless `-p`; model via VIBE_ACTIVE_MODEL)"
-    }
-    fn output_formats(&self) -> &'static [&'static str] {
-        &["text", "json", "streaming"]
+    fn info(&self) -> &'static Info {
+        &INFO
     }
 
     fn request_schema(&self) -> JsonObject {

@@ -39,21 +39,57 @@ pub enum SessionSupport {
     LearnId,
 }
 
-pub trait Provider: Send + Sync + 'static {
+/// What a provider is, as data: names, hints, session support, formats, models.
+pub struct Info {
     /// Short id used in tool names (`<id>_request`), sessions and the store.
-    fn id(&self) -> &'static str;
+    pub id: &'static str,
     /// Product name for people.
-    fn display_name(&self) -> &'static str;
+    pub display_name: &'static str,
     /// The executable looked up on PATH.
-    fn binary(&self) -> &'static str;
+    pub binary: &'static str,
     /// How to install the CLI (shown when it is missing).
-    fn install_hint(&self) -> &'static str;
+    pub install_hint: &'static str,
     /// How to log in (shown when the CLI reports it is not authenticated).
-    fn login_hint(&self) -> &'static str;
-    fn catalog(&self) -> &'static Catalog;
-    fn session_support(&self) -> SessionSupport;
+    pub login_hint: &'static str,
     /// One line for the `<id>_request` tool description.
-    fn tool_blurb(&self) -> &'static str;
+    pub tool_blurb: &'static str,
+    pub session_support: SessionSupport,
+    /// Output formats the CLI accepts; the first is the default.
+    pub output_formats: &'static [&'static str],
+    pub catalog: &'static Catalog,
+}
+
+/// A provider: its [`Info`] plus the three things that differ in code — the request
+/// schema, the argv it builds, and how its output is read.
+pub trait Provider: Send + Sync + 'static {
+    fn info(&self) -> &'static Info;
+    fn id(&self) -> &'static str {
+        self.info().id
+    }
+    fn display_name(&self) -> &'static str {
+        self.info().display_name
+    }
+    fn binary(&self) -> &'static str {
+        self.info().binary
+    }
+    fn install_hint(&self) -> &'static str {
+        self.info().install_hint
+    }
+    fn login_hint(&self) -> &'static str {
+        self.info().login_hint
+    }
+    fn catalog(&self) -> &'static Catalog {
+        self.info().catalog
+    }
+    fn session_support(&self) -> SessionSupport {
+        self.info().session_support
+    }
+    fn tool_blurb(&self) -> &'static str {
+        self.info().tool_blurb
+    }
+    fn output_formats(&self) -> &'static [&'static str] {
+        self.info().output_formats
+    }
     /// JSON Schema of the request tool's arguments (common + provider-specific).
     fn request_schema(&self) -> JsonObject;
     /// Builds the argv (without the program) and extra environment for a validated
@@ -65,8 +101,6 @@ pub trait Provider: Send + Sync + 'static {
         model: Option<&str>,
         session: &SessionChoice,
     ) -> Result<Invocation, RequestError>;
-    /// Output formats the CLI accepts; the first is the default.
-    fn output_formats(&self) -> &'static [&'static str];
     /// Extracts the answer, session id, usage and error from what the CLI printed.
     fn parse(&self, format: &str, stdout: &str, stderr: &str, exit_code: Option<i32>) -> Parsed;
     /// The commands `cli_upgrade` would run for `target` ("latest" or a version).
