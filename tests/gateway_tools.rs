@@ -69,6 +69,15 @@ fn tools_and_resources_are_listed_with_schemas() {
         "list_models",
         "cli_versions",
         "cli_upgrade",
+        "validate_with_models",
+        "second_opinion",
+        "compare_answers",
+        "red_team_review",
+        "consensus_check",
+        "ask_model",
+        "synthesize_validation",
+        "job_status",
+        "job_result",
     ]
     .into_iter()
     .map(String::from)

@@ -5,3 +5,4 @@ pub mod jobs;
 pub mod process_info;
 pub mod server;
 pub mod tools;
+pub mod validation;

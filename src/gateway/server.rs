@@ -56,6 +56,7 @@ impl Gateway {
         router += Self::session_tools();
         router += Self::model_tools();
         router += Self::cli_tools();
+        router += Self::validation_tools();
         router += tools::requests::routes();
         Self {
             jobs,

@@ -7,6 +7,7 @@ Usage:
 After connecting it prints {"ready": true, "server": {...}} and then answers one JSON
 line per request line on stdin:
   {"op": "call", "name": "...", "args": {...}}  -> {"ok", "is_error", "structured", "text"}
+  {"op": "call_progress", ...}                  -> the same plus "progress": [{progress, total, message}]
   {"op": "list_tools"}                          -> {"ok", "tools": [{"name", "input_schema"}]}
   {"op": "list_resources"}                      -> {"ok", "resources": [uri, ...]}
   {"op": "read_resource", "uri": "..."}         -> {"ok", "text"}
@@ -40,6 +41,15 @@ async def handle(session, req):
         r = await session.call_tool(req["name"], req.get("args") or {})
         text = "".join(getattr(c, "text", "") for c in r.content)
         return {"ok": True, "is_error": bool(r.is_error), "structured": r.structured_content, "text": text}
+    if op == "call_progress":
+        seen = []
+
+        async def on_progress(progress, total, message):
+            seen.append({"progress": progress, "total": total, "message": message})
+
+        r = await session.call_tool(req["name"], req.get("args") or {}, progress_callback=on_progress)
+        text = "".join(getattr(c, "text", "") for c in r.content)
+        return {"ok": True, "is_error": bool(r.is_error), "structured": r.structured_content, "text": text, "progress": seen}
     if op == "list_tools":
         tools = await session.list_tools()
         return {"ok": True, "tools": [{"name": t.name, "input_schema": t.input_schema} for t in tools.tools]}

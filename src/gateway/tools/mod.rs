@@ -7,4 +7,5 @@ pub mod jobs;
 pub mod models;
 pub mod requests;
 pub mod sessions;
+pub mod validation;
 pub mod view;

@@ -96,7 +96,7 @@ impl Gateway {
 
     /// Validates a request and decides exactly what to run. Nothing is spawned or
     /// written on the error path.
-    fn plan(
+    pub(crate) fn plan(
         &self,
         provider: &'static dyn Provider,
         args: &JsonObject,

@@ -1,0 +1,267 @@
+//! Cross-LLM validation: one prompt fanned out to several providers at once through the
+//! durable job manager (so dedup, retention and orphan handling apply), collected into a
+//! report that keeps every provider's answer and status — a failed, timed-out, missing or
+//! logged-out provider is listed, never dropped — and shows where they disagree.
+
+pub mod prompts;
+
+use std::time::{Duration, Instant};
+
+use rmcp::model::{JsonObject, ProgressNotificationParam, ProgressToken};
+use rmcp::{Peer, RoleServer};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::gateway::server::Gateway;
+use crate::gateway::tools::view;
+use crate::providers::{self, Provider};
+use crate::store::jobs::JobStatus;
+
+/// One provider's part of a report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderResult {
+    pub provider: String,
+    /// ok, failed, timed_out, not_installed, not_logged_in
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+    /// agree / disagree / unsure, from the answer's `VERDICT:` line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub duration_ms: u64,
+}
+
+impl ProviderResult {
+    fn without_job(provider: &str, status: &'static str, error: String) -> Self {
+        Self {
+            provider: provider.to_string(),
+            status,
+            job_id: None,
+            answer: None,
+            verdict: None,
+            error: Some(error),
+            duration_ms: 0,
+        }
+    }
+}
+
+/// Where progress goes, when the client asked for it.
+pub struct Progress {
+    pub peer: Peer<RoleServer>,
+    pub token: Option<ProgressToken>,
+}
+
+impl Gateway {
+    /// Sends `prompt` to every provider in `names` concurrently and waits up to `timeout`
+    /// for all of them. Unknown provider names are refused before anything runs.
+    pub(crate) async fn fan_out(
+        &self,
+        names: &[String],
+        prompt: &str,
+        timeout: Duration,
+        progress: &Progress,
+    ) -> Result<Vec<ProviderResult>, String> {
+        let mut chosen: Vec<&'static dyn Provider> = Vec::new();
+        for n in names {
+            let p = providers::find(n).ok_or_else(|| {
+                format!(
+                    "unknown provider {n:?}; expected some of: {}",
+                    providers::ids().join(", ")
+                )
+            })?;
+            if !chosen.iter().any(|c| c.id() == p.id()) {
+                chosen.push(p);
+            }
+        }
+        if chosen.is_empty() {
+            return Err("name at least one provider".into());
+        }
+        let started = Instant::now();
+        let total = chosen.len() as f64;
+        let mut pending = Vec::new();
+        let mut results: Vec<Option<ProviderResult>> = vec![None; chosen.len()];
+        for (i, p) in chosen.iter().enumerate() {
+            if providers::which(p.binary()).is_none() {
+                results[i] = Some(ProviderResult::without_job(
+                    p.id(),
+                    "not_installed",
+                    format!(
+                        "`{}` is not on the gateway's PATH; install: {}",
+                        p.binary(),
+                        p.install_hint()
+                    ),
+                ));
+                continue;
+            }
+            let mut args = JsonObject::new();
+            args.insert("prompt".into(), json!(prompt));
+            if p.output_formats().contains(&"json") {
+                args.insert("outputFormat".into(), json!("json"));
+            }
+            let spec = match self.plan(*p, &args) {
+                Ok(s) => s,
+                Err(e) => {
+                    results[i] = Some(ProviderResult::without_job(p.id(), "failed", e.0));
+                    continue;
+                }
+            };
+            match self.jobs.start(spec).await {
+                Ok(s) => pending.push((i, s.job.id)),
+                Err(e) => {
+                    results[i] = Some(ProviderResult::without_job(
+                        p.id(),
+                        "failed",
+                        format!("{e:#}"),
+                    ))
+                }
+            }
+        }
+        let mut done = results.iter().filter(|r| r.is_some()).count() as f64;
+        let waits = pending.into_iter().map(|(i, id)| async move {
+            let finished = self.jobs.wait(&id, timeout).await;
+            (i, id, finished)
+        });
+        let mut waits: futures_util::stream::FuturesUnordered<_> = waits.collect();
+        use futures_util::StreamExt;
+        while let Some((i, id, finished)) = waits.next().await {
+            let r = self.classify(chosen[i], &id, finished, started, timeout);
+            done += 1.0;
+            if let Some(token) = &progress.token {
+                let _ = progress
+                    .peer
+                    .notify_progress(
+                        ProgressNotificationParam::new(token.clone(), done)
+                            .with_total(total)
+                            .with_message(format!("{}: {}", r.provider, r.status)),
+                    )
+                    .await;
+            }
+            results[i] = Some(r);
+        }
+        Ok(results.into_iter().flatten().collect())
+    }
+
+    fn classify(
+        &self,
+        provider: &dyn Provider,
+        id: &str,
+        finished: bool,
+        started: Instant,
+        timeout: Duration,
+    ) -> ProviderResult {
+        let row = match self.store().get_job(id) {
+            Ok(Some(row)) => row,
+            _ => {
+                return ProviderResult::without_job(
+                    provider.id(),
+                    "failed",
+                    format!("job {id} vanished"),
+                );
+            }
+        };
+        let parsed = view::parse(&row);
+        let answer = parsed.response.clone().filter(|a| !a.trim().is_empty());
+        let (status, error) = match row.status {
+            JobStatus::Running if !finished => (
+                "timed_out",
+                Some(format!(
+                    "no answer within {} s; the job keeps running: collect it later with job_result",
+                    timeout.as_secs()
+                )),
+            ),
+            JobStatus::Completed if answer.is_some() => ("ok", None),
+            JobStatus::Completed => (
+                "failed",
+                Some("the CLI finished but said nothing".to_string()),
+            ),
+            _ if parsed.not_authenticated => {
+                ("not_logged_in", row.reason.clone().or(parsed.error.clone()))
+            }
+            _ if row
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("idle timeout")) =>
+            {
+                ("timed_out", row.reason.clone())
+            }
+            _ => ("failed", row.reason.clone().or(parsed.error.clone())),
+        };
+        ProviderResult {
+            provider: provider.id().to_string(),
+            status,
+            job_id: Some(id.to_string()),
+            verdict: if status == "ok" {
+                answer.as_deref().and_then(prompts::verdict)
+            } else {
+                None
+            },
+            answer: if status == "ok" { answer } else { None },
+            error,
+            duration_ms: started.elapsed().as_millis() as u64,
+        }
+    }
+}
+
+/// The report: structured for clients, readable text for people, from the same data.
+pub fn report(
+    tool: &str,
+    subject: &str,
+    results: &[ProviderResult],
+    judge: Option<serde_json::Value>,
+) -> (serde_json::Value, String) {
+    let count = |s: &str| results.iter().filter(|r| r.status == s).count();
+    let verdicts: Vec<&str> = results.iter().filter_map(|r| r.verdict).collect();
+    let agreement = match (verdicts.first(), verdicts.len()) {
+        (_, 0) => "no verdicts",
+        (Some(first), _) if verdicts.iter().all(|v| v == first) => "unanimous",
+        _ => "disagreement",
+    };
+    let value = json!({
+        "tool": tool,
+        "subject": subject,
+        "providers": results,
+        "summary": {
+            "asked": results.len(),
+            "ok": count("ok"),
+            "failed": count("failed"),
+            "timedOut": count("timed_out"),
+            "notInstalled": count("not_installed"),
+            "notLoggedIn": count("not_logged_in"),
+            "agreement": agreement,
+        },
+        "judge": judge,
+    });
+    let mut text = format!(
+        "{tool}: {} of {} providers answered; agreement: {agreement}\n",
+        count("ok"),
+        results.len()
+    );
+    for r in results {
+        text.push_str(&format!("\n## {} — {}", r.provider, r.status));
+        if let Some(v) = r.verdict {
+            text.push_str(&format!(" (verdict: {v})"));
+        }
+        text.push('\n');
+        if let Some(a) = &r.answer {
+            text.push_str(a.trim());
+            text.push('\n');
+        }
+        if let Some(e) = &r.error {
+            text.push_str(&format!("error: {e}\n"));
+        }
+    }
+    if let Some(j) = value.get("judge").filter(|j| !j.is_null()) {
+        text.push_str(&format!(
+            "\n## judge: {} (job {})\n{}\n",
+            j["provider"].as_str().unwrap_or("?"),
+            j["jobId"].as_str().unwrap_or("-"),
+            j["answer"].as_str().or(j["error"].as_str()).unwrap_or("")
+        ));
+    }
+    (value, text)
+}

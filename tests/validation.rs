@@ -1,0 +1,153 @@
+//! The cross-LLM validation tools through the Python MCP SDK: concurrent fan-out, every
+//! provider's status kept, verdicts and disagreement, judge synthesis, progress.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::mcp::TestGateway;
+
+fn by_provider<'a>(report: &'a Value, p: &str) -> &'a Value {
+    report["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["provider"] == p)
+        .unwrap_or_else(|| panic!("{p} missing from {report:#}"))
+}
+
+#[test]
+fn validate_with_models_keeps_every_provider_and_runs_them_concurrently() {
+    let g = TestGateway::start(&[
+        ("STANDIN_DELAY_MS", "1000"),
+        ("STANDIN_REPLY", "VERDICT: AGREE\nLooks right."),
+        ("STANDIN_CODEX_MODE", "not_logged_in"),
+        ("STANDIN_GROK_MODE", "hang"),
+    ]);
+    let mut c = g.client();
+    let t = Instant::now();
+    let r = c.send(
+        json!({"op": "call_progress", "name": "validate_with_models", "args": {
+            "question": "Is 2 + 2 = 4?",
+            "providers": ["claude", "codex", "gemini", "grok"],
+            "timeoutMs": 3000,
+            "judge": "gemini"
+        }}),
+        Duration::from_secs(60),
+    );
+    let took = t.elapsed();
+    let report = &r["structured"];
+    assert_eq!(r["is_error"], false, "{r:#}");
+    assert_eq!(by_provider(report, "claude")["status"], "ok");
+    assert_eq!(by_provider(report, "claude")["verdict"], "agree");
+    assert_eq!(by_provider(report, "gemini")["status"], "ok");
+    assert_eq!(
+        by_provider(report, "codex")["status"],
+        "not_logged_in",
+        "{report:#}"
+    );
+    let grok = by_provider(report, "grok");
+    assert_eq!(grok["status"], "timed_out", "{report:#}");
+    assert!(
+        grok["jobId"].as_str().is_some(),
+        "a timed-out provider keeps its job"
+    );
+    assert_eq!(report["summary"]["ok"], 2);
+    assert_eq!(report["summary"]["agreement"], "unanimous");
+    assert_eq!(report["judge"]["provider"], "gemini");
+    assert_eq!(report["judge"]["status"], "ok");
+    assert!(report["judge"]["jobId"].as_str().is_some());
+    // Concurrent: each 1 s answer arrived about 1 s after the fan-out began (run one after
+    // another, the later ones would finish after 2 s and more).
+    for p in ["claude", "gemini"] {
+        let ms = by_provider(report, p)["durationMs"].as_u64().unwrap();
+        assert!((900..1900).contains(&ms), "{p} answered after {ms} ms");
+    }
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    let text = r["text"].as_str().unwrap();
+    for p in ["claude", "codex", "gemini", "grok"] {
+        assert!(text.contains(&format!("## {p}")), "{text}");
+    }
+    let progress = r["progress"].as_array().unwrap();
+    assert!(
+        progress.len() >= 4,
+        "one progress notification per provider: {progress:?}"
+    );
+    assert_eq!(progress[0]["total"], 4.0);
+}
+
+#[test]
+fn disagreement_missing_providers_and_total_failure_are_reported() {
+    let g = TestGateway::start(&[
+        ("STANDIN_CLAUDE_MODE", "fail"),
+        ("STANDIN_GEMINI_MODE", "fail"),
+    ]);
+    let mut c = g.client();
+    let r = c.call(
+        "consensus_check",
+        json!({"claim": "x", "providers": ["claude", "gemini"]}),
+    );
+    assert_eq!(
+        r["is_error"], true,
+        "all providers failing is an error: {r:#}"
+    );
+    assert_eq!(r["structured"]["summary"]["failed"], 2);
+    let text = c.err(
+        "consensus_check",
+        json!({"claim": "x", "providers": ["claude", "chatgpt"]}),
+    );
+    assert!(text.contains("unknown provider"), "{text}");
+    let text = c.err("validate_with_models", json!({"question": "  "}));
+    assert!(text.contains("empty"), "{text}");
+    drop(c);
+    drop(g);
+
+    let g = TestGateway::start(&[("PATH", "/usr/bin:/bin")]);
+    let mut c = g.client();
+    let r = c.call("ask_model", json!({"provider": "claude", "prompt": "hi"}));
+    assert_eq!(
+        r["structured"]["providers"][0]["status"], "not_installed",
+        "{r:#}"
+    );
+    assert!(
+        r["text"]
+            .as_str()
+            .unwrap()
+            .contains("npm install -g @anthropic-ai/claude-code")
+    );
+}
+
+#[test]
+fn verdicts_that_differ_are_a_disagreement_and_a_judge_can_run_later() {
+    let g = TestGateway::start(&[("STANDIN_REPLY", "VERDICT: DISAGREE\nNo.")]);
+    let mut c = g.client();
+    let a = c.ok(
+        "second_opinion",
+        json!({"question": "q", "answer": "a", "provider": "codex"}),
+    );
+    assert_eq!(a["providers"][0]["verdict"], "disagree");
+    let job = a["providers"][0]["jobId"].as_str().unwrap().to_string();
+    let s = c.ok("job_status", json!({"jobId": job}));
+    assert_eq!(s["status"], "completed");
+    let res = c.ok("job_result", json!({"jobId": job}));
+    assert!(
+        res["response"]
+            .as_str()
+            .unwrap()
+            .starts_with("VERDICT: DISAGREE")
+    );
+    let syn = c.ok(
+        "synthesize_validation",
+        json!({"question": "q", "jobIds": [job], "judge": "claude"}),
+    );
+    assert_eq!(syn["judge"]["provider"], "claude");
+    assert_eq!(syn["judge"]["status"], "ok");
+    let cmp = c.ok("compare_answers", json!({"question": "q", "answers": [{"source": "me", "answer": "1"}, {"source": "you", "answer": "2"}], "providers": ["gemini"]}));
+    assert_eq!(cmp["providers"][0]["status"], "ok");
+    let one = c.err(
+        "compare_answers",
+        json!({"question": "q", "answers": [{"source": "me", "answer": "1"}]}),
+    );
+    assert!(one.contains("at least two"), "{one}");
+}
