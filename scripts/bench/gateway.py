@@ -5,6 +5,7 @@ HTTP/1.1 client speaking MCP streamable HTTP, so the client adds as little as po
   2. claude_request overhead              vs running the stand-in claude directly
   3. 200 concurrent async jobs (1 s each) wall time and gateway peak RSS
   4. llm_job_status latency with 100,000 finished jobs in the store
+  5. validate_with_models with three stand-ins that each take 1 s (wall vs the 3 s sum)
 
 Usage: gateway.py BIN STANDIN_BIN_DIR WORKDIR [NODE_BASELINE_DIR]
 Environment: N_LIST (default 500), N_OVERHEAD (30), N_JOBS (200), N_STORE (100000).
@@ -278,6 +279,22 @@ def main():
     med, p99 = statistics.median(times), pct(times, 99)
     print(f"[4] llm_job_status with {total} jobs in the store: median {ms(med)}  p99 {ms(p99)}", flush=True)
     RESULTS.append((f"llm_job_status, {total} jobs in store", f"median {ms(med)}, p99 {ms(p99)}"))
+
+    gw.send_signal(signal.SIGTERM)
+    gw.wait()
+
+    # 5. validate_with_models with three stand-ins that each take 1 s (issue 5)
+    gw, port, home = start_gateway("validate", {"STANDIN_DELAY_MS": "1000"})
+    m = Mcp(port)
+    walls = []
+    for i in range(5):
+        t = time.perf_counter()
+        r = m.call("validate_with_models", {"question": f"bench {i}", "providers": ["claude", "codex", "gemini"]})
+        walls.append(time.perf_counter() - t)
+        assert r["summary"]["ok"] == 3, r
+    vmed = statistics.median(walls)
+    print(f"[5] validate_with_models, 3 providers x 1 s: median {vmed:.2f} s (N=5; sequential would be >= 3 s)", flush=True)
+    RESULTS.append(("validate_with_models, 3 stand-ins x 1 s", f"median {vmed:.2f} s (sum of the three: 3 s+)"))
 
     print("\nsummary")
     for k, v in RESULTS:

@@ -4,7 +4,12 @@ use anyhow::Result;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, new_id, now_ms};
+use super::{Store, new_id, now_ms, write_tx};
+
+/// What an orphaned job's `reason` says: the caller sees why there is no exit code and
+/// that the output it gets is partial, not a failure of the CLI.
+pub const ORPHAN_REASON: &str =
+    "gateway restarted while the job was running; output up to that point is kept";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -98,6 +103,9 @@ fn row_to_job(r: &Row, with_output: bool) -> rusqlite::Result<JobRow> {
     Ok(JobRow {
         id: r.get(0)?,
         provider: r.get(1)?,
+        // Only this code writes these columns, so neither fallback should ever apply; if
+        // one does, the row stays readable (its output is the point) instead of failing
+        // every listing that includes it.
         status: JobStatus::parse(&status).unwrap_or(JobStatus::Failed),
         argv: serde_json::from_str(&argv).unwrap_or_default(),
         cwd: r.get(4)?,
@@ -247,7 +255,7 @@ impl Store {
     /// live gateway on the same store (`owner_alive` says which) are left alone.
     pub fn orphan_running(&self, now_ms: i64, owner_alive: &dyn Fn(&str) -> bool) -> Result<u64> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let owners: Vec<Option<String>> = {
             let mut stmt =
                 tx.prepare("SELECT DISTINCT owner FROM jobs WHERE status = 'running'")?;
@@ -260,16 +268,17 @@ impl Store {
                 continue;
             }
             n += tx.execute(
-                "UPDATE jobs SET status = 'orphaned', finished_at_ms = ?1,
-                     reason = 'gateway restarted while the job was running; output up to that point is kept'
+                "UPDATE jobs SET status = 'orphaned', finished_at_ms = ?1, reason = ?3
                  WHERE status = 'running' AND owner IS ?2",
-                params![now_ms, owner],
+                params![now_ms, owner, ORPHAN_REASON],
             )? as u64;
         }
         tx.commit()?;
         Ok(n)
     }
 
+    /// Retention. Running jobs are never pruned, whatever their age: a long job's row
+    /// is the only record of it.
     pub fn prune_jobs(&self, before_ms: i64) -> Result<u64> {
         Ok(self.conn().execute(
             "DELETE FROM jobs WHERE status != 'running' AND finished_at_ms < ?1",
@@ -277,15 +286,26 @@ impl Store {
         )? as u64)
     }
 
+    /// Newest first, without output. Two statements rather than `?1 IS NULL OR …`, which
+    /// would keep SQLite from using either index.
     pub fn list_jobs(&self, limit: usize, status: Option<JobStatus>) -> Result<Vec<JobRow>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {META} FROM jobs WHERE (?1 IS NULL OR status = ?1) ORDER BY started_at_ms DESC LIMIT ?2"
-        ))?;
-        let rows = stmt.query_map(params![status.map(JobStatus::as_str), limit as i64], |r| {
-            row_to_job(r, false)
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = match status {
+            Some(status) => conn
+                .prepare_cached(&format!(
+                    "SELECT {META} FROM jobs WHERE status = ?1 ORDER BY started_at_ms DESC LIMIT ?2"
+                ))?
+                .query_map(params![status.as_str(), limit], |r| row_to_job(r, false))?
+                .collect::<rusqlite::Result<_>>()?,
+            None => conn
+                .prepare_cached(&format!(
+                    "SELECT {META} FROM jobs ORDER BY started_at_ms DESC LIMIT ?1"
+                ))?
+                .query_map([limit], |r| row_to_job(r, false))?
+                .collect::<rusqlite::Result<_>>()?,
+        };
+        Ok(rows)
     }
 
     pub fn count_jobs(&self) -> Result<u64> {
@@ -297,7 +317,7 @@ impl Store {
     /// For benchmarks and tests: `n` completed jobs in one transaction.
     pub fn insert_finished_jobs_bulk(&self, n: usize, provider: &str) -> Result<Vec<String>> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let now = now_ms();
         let mut ids = Vec::with_capacity(n);
         {
@@ -403,24 +423,79 @@ mod tests {
             "a live gateway's job"
         );
         let r = s.get_job("run").unwrap().unwrap();
-        assert_eq!((r.status, r.stdout.as_str()), (JobStatus::Orphaned, "half"));
         assert_eq!(
-            s.get_job("done").unwrap().unwrap().status,
-            JobStatus::Completed
+            (r.status, r.stdout.as_str(), r.finished_at_ms),
+            (JobStatus::Orphaned, "half", Some(10))
         );
+        assert_eq!(r.reason.as_deref(), Some(ORPHAN_REASON));
+        assert!(ORPHAN_REASON.starts_with("gateway restarted while the job was running"));
+        let done = s.get_job("done").unwrap().unwrap();
+        assert_eq!(
+            (done.status, done.finished_at_ms, done.reason),
+            (JobStatus::Completed, Some(5), None)
+        );
+        // An orphan is final: the exit its gateway never saw cannot overwrite it.
+        assert!(
+            !s.finish_job("run", JobStatus::Completed, Some(0), None, &out("late"), 20)
+                .unwrap()
+        );
+        assert_eq!(s.orphan_running(30, &|_| false).unwrap(), 1, "now theirs");
+        assert_eq!(s.orphan_running(40, &|_| false).unwrap(), 0);
     }
 
     #[test]
     fn dedup_window_and_statuses() {
         let s = Store::open_in_memory().unwrap();
         new(&s, "old", "k", 100);
-        new(&s, "failed", "k", 500);
-        s.finish_job("failed", JobStatus::Failed, Some(1), None, &out(""), 600)
-            .unwrap();
-        assert_eq!(s.find_dedup("k", 50).unwrap().unwrap().id, "old");
+        new(&s, "newer", "k", 150);
+        s.finish_job(
+            "newer",
+            JobStatus::Completed,
+            Some(0),
+            None,
+            &out("ok"),
+            160,
+        )
+        .unwrap();
+        assert_eq!(
+            s.find_dedup("k", 50).unwrap().unwrap().id,
+            "newer",
+            "the newest of several"
+        );
+        assert_eq!(
+            s.find_dedup("k", 150).unwrap().unwrap().id,
+            "newer",
+            "inclusive"
+        );
+        assert!(
+            s.find_dedup("k", 151).unwrap().is_none(),
+            "outside the window"
+        );
+        for (id, status, at) in [
+            ("failed", JobStatus::Failed, 500),
+            ("canceled", JobStatus::Canceled, 510),
+            ("orphaned", JobStatus::Orphaned, 520),
+        ] {
+            new(&s, id, "k", at);
+            assert!(
+                s.finish_job(id, status, None, None, &out(""), at + 1)
+                    .unwrap()
+            );
+        }
         assert!(
             s.find_dedup("k", 200).unwrap().is_none(),
-            "outside the window / failed"
+            "failed, canceled and orphaned jobs are not reused"
+        );
+        assert_eq!(
+            s.find_dedup("k", 0).unwrap().unwrap().id,
+            "newer",
+            "they do not hide an older good one either"
+        );
+        new(&s, "live", "k", 600);
+        let live = s.find_dedup("k", 200).unwrap().unwrap();
+        assert_eq!(
+            (live.id.as_str(), live.status),
+            ("live", JobStatus::Running)
         );
         assert!(s.find_dedup("other", 0).unwrap().is_none());
     }
@@ -430,25 +505,72 @@ mod tests {
         let s = Store::open_in_memory().unwrap();
         new(&s, "a", "k", 1);
         new(&s, "b", "k", 1);
+        new(&s, "c", "k", 1);
         s.finish_job("b", JobStatus::Completed, Some(0), None, &out(""), 10)
             .unwrap();
+        s.finish_job("c", JobStatus::Failed, Some(1), None, &out(""), 200)
+            .unwrap();
         assert_eq!(s.prune_jobs(100).unwrap(), 1);
-        assert!(s.get_job("a").unwrap().is_some());
-        assert_eq!(s.count_jobs().unwrap(), 1);
+        assert!(s.get_job("a").unwrap().is_some(), "running, however old");
+        assert!(s.get_job("b").unwrap().is_none());
+        assert!(
+            s.get_job("c").unwrap().is_some(),
+            "finished after the cutoff"
+        );
+        assert_eq!(s.count_jobs().unwrap(), 2);
         assert_eq!(s.list_jobs(10, Some(JobStatus::Running)).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn list_is_newest_first_and_filters() {
+        let s = Store::open_in_memory().unwrap();
+        for (id, at) in [("j1", 1), ("j3", 3), ("j2", 2)] {
+            new(&s, id, "k", at);
+            s.update_job_output(id, &out("big output")).unwrap();
+        }
+        s.finish_job("j2", JobStatus::Completed, Some(0), None, &out("x"), 9)
+            .unwrap();
+        let ids = |v: Vec<JobRow>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(ids(s.list_jobs(10, None).unwrap()), ["j3", "j2", "j1"]);
+        assert_eq!(ids(s.list_jobs(2, None).unwrap()), ["j3", "j2"]);
+        assert_eq!(
+            ids(s.list_jobs(10, Some(JobStatus::Running)).unwrap()),
+            ["j3", "j1"]
+        );
+        assert_eq!(
+            ids(s.list_jobs(10, Some(JobStatus::Completed)).unwrap()),
+            ["j2"]
+        );
+        assert!(
+            s.list_jobs(10, None)
+                .unwrap()
+                .iter()
+                .all(|r| r.stdout.is_empty())
+        );
     }
 
     #[test]
     fn bulk_rows_are_found_fast() {
         let s = Store::open_in_memory().unwrap();
+        let t = std::time::Instant::now();
         let ids = s.insert_finished_jobs_bulk(100_000, "codex").unwrap();
+        eprintln!("insert 100k jobs: {:?}", t.elapsed());
+        assert_eq!(ids.len(), 100_000);
+        assert_eq!(s.count_jobs().unwrap(), 100_000);
         let t = std::time::Instant::now();
         for id in ids.iter().step_by(1000) {
+            let row = s.get_job_summary(id).unwrap().unwrap();
             assert_eq!(
-                s.get_job_summary(id).unwrap().unwrap().status,
-                JobStatus::Completed
+                (row.status, row.stdout.as_str()),
+                (JobStatus::Completed, "")
             );
         }
-        eprintln!("100 lookups among 100k jobs: {:?}", t.elapsed());
+        eprintln!("100 summaries among 100k jobs: {:?}", t.elapsed());
+        let t = std::time::Instant::now();
+        let newest = s.list_jobs(20, None).unwrap();
+        eprintln!("list_jobs(20) among 100k jobs: {:?}", t.elapsed());
+        assert_eq!(newest.len(), 20);
+        assert_eq!(newest[0].id, ids[0], "the bulk insert's newest comes first");
+        assert_eq!(s.get_job(&ids[0]).unwrap().unwrap().stdout, "ok");
     }
 }

@@ -1,10 +1,8 @@
 //! Versioned schema steps, tracked in `PRAGMA user_version`. Each step runs in one
 //! transaction; re-running is a no-op, and an older file is upgraded in place.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
-
-pub const LATEST: i64 = 3;
 
 const V1: &str = "
 CREATE TABLE IF NOT EXISTS jobs (
@@ -70,40 +68,71 @@ CREATE INDEX IF NOT EXISTS flights_by_job ON flights (job_id);
 CREATE INDEX IF NOT EXISTS flights_by_start ON flights (started_at_ms);
 ";
 
-/// Fails for a schema newer than this build understands.
-pub fn check_version(conn: &Connection) -> Result<i64> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+/// v3: which gateway process runs a job, so a second gateway on the same store (several
+/// stdio clients, say) does not mark a live gateway's jobs orphaned.
+const V3_COLUMNS: &[(&str, &str, &str)] = &[("jobs", "owner", "TEXT")];
+
+/// v4: `list_jobs` (newest first, optionally by status) walks an index instead of
+/// sorting the whole table under the store's lock; the (status, started) index also
+/// serves every status lookup, so the v2 status-only one goes. And one active session
+/// per provider becomes a constraint rather than a convention, with any duplicates a
+/// bug left behind resolved in favour of the most recently used.
+const V4: &str = "
+DROP INDEX IF EXISTS jobs_by_status;
+CREATE INDEX IF NOT EXISTS jobs_by_status_start ON jobs (status, started_at_ms);
+CREATE INDEX IF NOT EXISTS jobs_by_start ON jobs (started_at_ms);
+UPDATE sessions SET active = 0 WHERE active = 1 AND EXISTS (
+    SELECT 1 FROM sessions newer
+    WHERE newer.provider = sessions.provider AND newer.active = 1
+      AND (newer.last_used_at_ms > sessions.last_used_at_ms
+           OR (newer.last_used_at_ms = sessions.last_used_at_ms AND newer.id > sessions.id)));
+CREATE UNIQUE INDEX IF NOT EXISTS sessions_one_active ON sessions (provider) WHERE active = 1;
+";
+
+type Step = fn(&Connection) -> Result<()>;
+
+/// In order; step N takes a version N-1 file to version N.
+const STEPS: &[(i64, Step)] = &[
+    (1, |c| Ok(c.execute_batch(V1)?)),
+    (2, |c| {
+        add_columns(c, V2_COLUMNS)?;
+        Ok(c.execute_batch(V2_INDEXES)?)
+    }),
+    (3, |c| add_columns(c, V3_COLUMNS)),
+    (4, |c| Ok(c.execute_batch(V4)?)),
+];
+
+pub const LATEST: i64 = STEPS[STEPS.len() - 1].0;
+
+/// Fails for a schema newer than this build understands, naming the file (`label`):
+/// an older gateway must not write tables it does not know the meaning of.
+pub(crate) fn check_version(conn: &Connection, label: &str) -> Result<i64> {
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .with_context(|| format!("reading the schema version of {label}"))?;
     if version > LATEST {
         bail!(
-            "it was written by a newer llm-cli-gateway (schema {version} > {LATEST}); upgrade the gateway or move the file aside"
+            "{label} was written by a newer llm-cli-gateway (schema {version} > {LATEST}); upgrade the gateway or move the file aside"
         );
     }
     Ok(version)
 }
 
-/// v3: which gateway process runs a job, so a second gateway on the same store (several
-/// stdio clients, say) does not mark a live gateway's jobs orphaned.
-const V3_COLUMNS: &[(&str, &str, &str)] = &[("jobs", "owner", "TEXT")];
-
-pub fn migrate(conn: &mut Connection) -> Result<()> {
-    let version = check_version(conn)?;
-    if version < 1 {
-        let tx = conn.transaction()?;
-        tx.execute_batch(V1)?;
-        tx.pragma_update(None, "user_version", 1)?;
-        tx.commit()?;
+/// Applies the missing steps, each in its own transaction with its version bump, so an
+/// interrupted upgrade resumes at the step that did not commit.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    if check_version(conn, "the database")? == LATEST {
+        return Ok(());
     }
-    if version < 2 {
-        let tx = conn.transaction()?;
-        add_columns(&tx, V2_COLUMNS)?;
-        tx.execute_batch(V2_INDEXES)?;
-        tx.pragma_update(None, "user_version", 2)?;
-        tx.commit()?;
-    }
-    if version < 3 {
-        let tx = conn.transaction()?;
-        add_columns(&tx, V3_COLUMNS)?;
-        tx.pragma_update(None, "user_version", 3)?;
+    for &(step, apply) in STEPS {
+        let tx = super::write_tx(conn)?;
+        // Read under the write lock: another gateway opening the same file may have
+        // applied this step since we looked.
+        if check_version(&tx, "the database")? >= step {
+            continue;
+        }
+        apply(&tx).with_context(|| format!("schema step {step}"))?;
+        tx.pragma_update(None, "user_version", step)?;
         tx.commit()?;
     }
     Ok(())
@@ -135,6 +164,17 @@ fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool> {
 mod tests {
     use super::*;
     use crate::store::Store;
+    use crate::store::jobs::JobStatus;
+
+    fn has_index(c: &Connection, name: &str) -> bool {
+        c.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+            [name],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap()
+            == 1
+    }
 
     #[test]
     fn a_v1_database_is_upgraded_with_its_rows() {
@@ -144,7 +184,15 @@ mod tests {
             let c = Connection::open(&path).unwrap();
             c.execute_batch(V1).unwrap();
             c.execute(
-                "INSERT INTO flights (provider, correlation_id, started_at_ms, duration_ms, status) VALUES ('claude','c',1,2,'completed')",
+                "INSERT INTO flights (provider, correlation_id, started_at_ms, duration_ms, status, input_tokens)
+                 VALUES ('claude', 'c', 1, 2, 'completed', 7)",
+                [],
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO jobs (id, provider, status, argv, cwd, request_key, correlation_id, output_format,
+                     started_at_ms, finished_at_ms, exit_code, stdout, stdout_bytes)
+                 VALUES ('job-old', 'codex', 'completed', '[\"exec\",\"hi\"]', '/w', 'k', 'c', 'text', 1, 2, 0, 'answer', 6)",
                 [],
             )
             .unwrap();
@@ -154,10 +202,32 @@ mod tests {
         assert_eq!(s.schema_version().unwrap(), LATEST);
         let flights = s.recent_flights(10).unwrap();
         assert_eq!(flights.len(), 1);
+        assert_eq!(flights[0].usage.input_tokens, Some(7));
         assert_eq!(flights[0].usage.cost_usd, None);
+        let job = s.get_job("job-old").unwrap().unwrap();
+        assert_eq!(
+            (job.status, job.stdout.as_str(), job.argv),
+            (
+                JobStatus::Completed,
+                "answer",
+                vec!["exec".into(), "hi".into()]
+            )
+        );
+        drop(s);
         let c = Connection::open(&path).unwrap();
-        assert!(has_column(&c, "flights", "cost_usd").unwrap());
+        for col in ["cache_read_tokens", "cache_creation_tokens", "cost_usd"] {
+            assert!(has_column(&c, "flights", col).unwrap(), "{col}");
+        }
         assert!(has_column(&c, "jobs", "owner").unwrap());
+        for idx in [
+            "jobs_by_key",
+            "jobs_by_status_start",
+            "jobs_by_start",
+            "sessions_one_active",
+        ] {
+            assert!(has_index(&c, idx), "{idx}");
+        }
+        assert!(!has_index(&c, "jobs_by_status"), "replaced in v4");
     }
 
     #[test]
@@ -170,6 +240,33 @@ mod tests {
         migrate(&mut c).unwrap();
         migrate(&mut c).unwrap();
         assert!(has_column(&c, "flights", "cache_read_tokens").unwrap());
+        assert_eq!(check_version(&c, "t").unwrap(), LATEST);
+    }
+
+    #[test]
+    fn duplicate_active_sessions_keep_the_most_recent() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.execute_batch(V1).unwrap();
+        c.execute_batch(
+            "INSERT INTO sessions (id, provider, created_at_ms, last_used_at_ms, active) VALUES
+                 ('old', 'claude', 1, 10, 1), ('new', 'claude', 1, 20, 1), ('g', 'gemini', 1, 5, 1);
+             PRAGMA user_version = 3;",
+        )
+        .unwrap();
+        migrate(&mut c).unwrap();
+        let active: Vec<String> = c
+            .prepare("SELECT id FROM sessions WHERE active = 1 ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(active, ["g", "new"]);
+        assert!(
+            c.execute("UPDATE sessions SET active = 1 WHERE id = 'old'", [])
+                .is_err(),
+            "the constraint holds from now on"
+        );
     }
 
     #[test]
@@ -177,13 +274,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("new.db");
         {
+            // As a newer gateway would leave it: in WAL mode, which readers open too.
             let c = Connection::open(&path).unwrap();
-            c.execute_batch("CREATE TABLE x (a); PRAGMA user_version = 99;")
-                .unwrap();
+            c.execute_batch(
+                "PRAGMA journal_mode = WAL; CREATE TABLE x (a); INSERT INTO x VALUES (1);
+                 PRAGMA user_version = 99;",
+            )
+            .unwrap();
         }
         let before = std::fs::read(&path).unwrap();
-        let e = Store::open(&path).err().unwrap();
-        assert!(format!("{e:#}").contains("newer llm-cli-gateway"), "{e:#}");
+        let e = format!("{:#}", Store::open(&path).err().unwrap());
+        let want = format!(
+            "database {} was written by a newer llm-cli-gateway (schema 99 > {LATEST}); upgrade the gateway or move the file aside",
+            path.display()
+        );
+        assert!(e.contains(&want), "{e}");
         assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no side files"
+        );
     }
 }

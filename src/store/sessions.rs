@@ -5,7 +5,7 @@ use anyhow::Result;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{Store, now_ms};
+use super::{Store, now_ms, write_tx};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -45,7 +45,7 @@ impl Store {
     ) -> Result<SessionRow> {
         let now = now_ms();
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         if set_active {
             tx.execute(
                 "UPDATE sessions SET active = 0 WHERE provider = ?1",
@@ -92,7 +92,7 @@ impl Store {
     /// False when `id` is unknown or another provider's; `None` clears the active one.
     pub fn set_active_session(&self, provider: &str, id: Option<&str>) -> Result<bool> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         if let Some(id) = id {
             let owner: Option<String> = tx
                 .query_row("SELECT provider FROM sessions WHERE id = ?1", [id], |r| {
@@ -148,6 +148,9 @@ impl Store {
         Ok(())
     }
 
+    /// The session already bound to this CLI session, so reusing a CLI session does not
+    /// grow a second row. Nothing stops two rows binding the same id (the user may bind
+    /// one by hand); the most recently used one wins.
     pub fn find_session_by_cli_id(
         &self,
         provider: &str,
@@ -156,7 +159,10 @@ impl Store {
         Ok(self
             .conn()
             .query_row(
-                &format!("SELECT {COLS} FROM sessions WHERE provider = ?1 AND cli_session_id = ?2"),
+                &format!(
+                    "SELECT {COLS} FROM sessions WHERE provider = ?1 AND cli_session_id = ?2
+                     ORDER BY last_used_at_ms DESC LIMIT 1"
+                ),
                 [provider, cli_session_id],
                 row,
             )
@@ -181,7 +187,13 @@ mod tests {
             !s.set_active_session("codex", Some("gw-1")).unwrap(),
             "another provider's"
         );
+        assert_eq!(
+            s.active_session("claude").unwrap().unwrap().id,
+            "gw-2",
+            "a refused switch changes nothing"
+        );
         assert!(!s.set_active_session("claude", Some("gw-404")).unwrap());
+        assert_eq!(s.active_session("claude").unwrap().unwrap().id, "gw-2");
         assert!(s.set_active_session("claude", Some("gw-1")).unwrap());
         assert_eq!(s.active_session("claude").unwrap().unwrap().id, "gw-1");
         assert_eq!(s.active_session("codex").unwrap().unwrap().id, "gw-3");
@@ -218,5 +230,49 @@ mod tests {
         assert!(!s.delete_session("gw-1").unwrap());
         assert_eq!(s.clear_sessions(Some("grok")).unwrap(), 2);
         assert!(s.list_sessions(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn listed_by_last_use_and_found_by_cli_id() {
+        let s = Store::open_in_memory().unwrap();
+        s.create_session("claude", "gw-a", None, Some("cli-1"), false)
+            .unwrap();
+        s.create_session("claude", "gw-b", None, None, true)
+            .unwrap();
+        s.create_session("codex", "gw-c", None, Some("cli-1"), false)
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        s.touch_session("gw-a", None).unwrap();
+        let ids: Vec<_> = s
+            .list_sessions(Some("claude"))
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, ["gw-a", "gw-b"]);
+        assert_eq!(s.list_sessions(None).unwrap().len(), 3);
+        assert_eq!(
+            s.find_session_by_cli_id("codex", "cli-1")
+                .unwrap()
+                .unwrap()
+                .id,
+            "gw-c",
+            "scoped to the provider"
+        );
+        assert!(
+            s.find_session_by_cli_id("gemini", "cli-1")
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            s.create_session("claude", "gw-a", None, None, false)
+                .is_err(),
+            "ids are unique"
+        );
+        assert_eq!(
+            s.active_session("claude").unwrap().unwrap().id,
+            "gw-b",
+            "a failed create leaves the active session alone"
+        );
     }
 }
