@@ -82,8 +82,27 @@ pub enum Command {
     /// Removes exactly what the install receipt says we created. Provider CLI credentials
     /// and client configs are never touched.
     Uninstall(UninstallArgs),
-    /// Print configuration for an MCP client.
+    /// Print (or, with --write, merge in) the configuration for an MCP client.
+    ///
+    /// By default clients reach the gateway through `llm-cli-gateway bridge`, a stdio
+    /// server that forwards to the running gateway and reads the token from its 0600 file,
+    /// so the token never lands in a client's config file. `--transport http` prints the
+    /// direct HTTP form instead (the token as an environment reference or a placeholder).
     PrintClientConfig(ClientConfigArgs),
+    /// Check everything a working setup needs and say what to do next.
+    ///
+    /// System, installed version and file integrity, service state, endpoint and exposure
+    /// (local only, LAN, tunnel, reverse proxy, misconfigured), token, each provider CLI
+    /// (found, version, logged in) and each MCP client's config. Probes run concurrently,
+    /// each with a timeout, so doctor takes about as long as its slowest probe. Never
+    /// prints a secret. Exits 1 when something blocks use.
+    Doctor(DoctorArgs),
+    /// Speak MCP on stdin/stdout and forward every message to the running gateway.
+    ///
+    /// For clients that start local (stdio) servers, such as Claude Desktop: they run
+    /// `llm-cli-gateway bridge` and share the one gateway, and its job store, with every
+    /// other client. The token is read from its 0600 file, never from the client's config.
+    Bridge(BridgeArgs),
     /// Run the gateway server (what the service runs).
     Serve(ServeArgs),
     /// Assemble release assets from a built binary (used by scripts/build-release.sh).
@@ -191,18 +210,35 @@ pub struct UninstallArgs {
     /// Really remove (without it, nothing changes).
     #[arg(long, short)]
     pub yes: bool,
+    /// Leave the entries `print-client-config --write` added to client config files.
+    #[arg(long)]
+    pub keep_client_configs: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Client {
     /// Any client: URL plus Authorization header.
     Generic,
-    /// Claude Code (`claude mcp add --transport http`).
+    /// Claude Desktop (`claude_desktop_config.json`; stdio only, so always the bridge).
+    ClaudeDesktop,
+    /// Claude Code (`~/.claude.json`, or `claude mcp add`).
     ClaudeCode,
     /// OpenAI Codex CLI (`~/.codex/config.toml`).
     Codex,
     /// Gemini CLI (`~/.gemini/settings.json`).
     GeminiCli,
+    /// Cursor (`~/.cursor/mcp.json`).
+    Cursor,
+    /// VS Code (the user profile's `mcp.json`).
+    Vscode,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Transport {
+    /// `llm-cli-gateway bridge` over stdio: the token stays in its 0600 file.
+    Bridge,
+    /// Streamable HTTP straight to the gateway, with an Authorization header.
+    Http,
 }
 
 #[derive(Debug, Args)]
@@ -210,9 +246,34 @@ pub struct ClientConfigArgs {
     /// Which client to configure.
     #[arg(long, value_enum, default_value = "generic")]
     pub client: Client,
-    /// Put the real token in the snippet instead of a placeholder.
+    /// How the client connects [default: bridge, except http for generic].
+    #[arg(long, value_enum)]
+    pub transport: Option<Transport>,
+    /// Merge the entry into the client's config file (backup first, everything else kept;
+    /// a second run changes nothing). Writes the bridge form.
+    #[arg(long)]
+    pub write: bool,
+    /// Put the real token in the snippet instead of a placeholder (HTTP forms only).
     #[arg(long)]
     pub show_token: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Also send a HEAD request to the configured public URL.
+    #[arg(long)]
+    pub check_public_url: bool,
+    /// Give each probe this long before calling it timed out.
+    #[arg(long, value_name = "MS", default_value_t = 5000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BridgeArgs {
+    /// Gateway MCP URL [default: the configured local endpoint].
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Args)]

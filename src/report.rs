@@ -82,6 +82,8 @@ pub enum CommandName {
     Uninstall,
     /// `print-client-config`.
     PrintClientConfig,
+    /// `doctor`.
+    Doctor,
 }
 
 /// An error for machines and people.

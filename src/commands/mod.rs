@@ -2,7 +2,9 @@
 //! becomes the `--json` document; expected outcomes ("already running", "nothing to do")
 //! are reports, real failures are errors.
 
+mod bridge;
 mod common;
+mod doctor;
 mod install_bundle;
 mod pack_release;
 mod print_client_config;
@@ -34,6 +36,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let name = match &cli.command {
         Command::Serve(args) => return serve::run(args),
         Command::PackRelease(args) => return pack_release::run(args, &printer),
+        Command::Bridge(args) => return bridge::run(args),
         Command::Setup(_) => CommandName::Setup,
         Command::InstallBundle(_) => CommandName::InstallBundle,
         Command::Upgrade(_) => CommandName::Upgrade,
@@ -43,6 +46,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Status => CommandName::Status,
         Command::Uninstall(_) => CommandName::Uninstall,
         Command::PrintClientConfig(_) => CommandName::PrintClientConfig,
+        Command::Doctor(_) => CommandName::Doctor,
     };
     let result = Paths::resolve().and_then(|paths| {
         let ctx = Ctx { paths, printer };
@@ -56,7 +60,10 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Status => status::run(&ctx),
             Command::Uninstall(a) => uninstall::run(&ctx, a),
             Command::PrintClientConfig(a) => print_client_config::run(&ctx, a),
-            Command::Serve(_) | Command::PackRelease(_) => unreachable!("dispatched above"),
+            Command::Doctor(a) => block_on(doctor::run(&ctx, a)),
+            Command::Serve(_) | Command::PackRelease(_) | Command::Bridge(_) => {
+                unreachable!("dispatched above")
+            }
         }
     });
     match result {

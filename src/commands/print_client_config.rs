@@ -41,6 +41,9 @@ pub fn run(ctx: &Ctx, args: &ClientConfigArgs) -> Result<Output> {
     let url = config.local_url();
     let token_from_file = format!("$(cat '{}')", token_file.display());
     let (client, format, file, snippet, redacted) = match args.client {
+        Client::ClaudeDesktop | Client::Cursor | Client::Vscode => {
+            bail!("print-client-config: this client is not built yet")
+        }
         Client::Generic => (
             "generic",
             "json",
