@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod doctor;
 pub mod error;
 pub mod gateway;
 pub mod models;

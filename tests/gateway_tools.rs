@@ -78,6 +78,7 @@ fn tools_and_resources_are_listed_with_schemas() {
         "synthesize_validation",
         "job_status",
         "job_result",
+        "doctor",
     ]
     .into_iter()
     .map(String::from)

@@ -3,8 +3,9 @@
 use anyhow::Result;
 
 use crate::commands::Ctx;
-use crate::report::{Endpoint, Locations, RunState, ServiceState};
+use crate::report::{Endpoint, HealthProbe, Locations, RunState, ServiceState};
 use crate::runtime::config::Config;
+use crate::runtime::health::Probe;
 use crate::runtime::lock::StateLock;
 use crate::runtime::service::{self, Snapshot};
 
@@ -36,10 +37,49 @@ pub fn endpoint(config: &Config) -> Endpoint {
 }
 
 pub fn locations(ctx: &Ctx) -> Locations {
+    locations_of(&ctx.paths)
+}
+
+pub fn locations_of(paths: &crate::runtime::paths::Paths) -> Locations {
     Locations {
-        config_dir: ctx.paths.config_dir.clone(),
-        data_dir: ctx.paths.data_dir.clone(),
-        log_file: ctx.paths.log_file(),
+        config_dir: paths.config_dir.clone(),
+        data_dir: paths.data_dir.clone(),
+        log_file: paths.log_file(),
+    }
+}
+
+/// The health probe as reported, plus a warning when something answers that is not the
+/// gateway this installation started.
+pub fn health_probe(config: &Config, snap: &Snapshot) -> (HealthProbe, Option<String>) {
+    match &snap.probe {
+        Probe::Healthy(h, latency) => {
+            let ours = snap.healthy().is_some();
+            let warning = (!ours).then(|| {
+                format!(
+                    "a gateway (pid {}) answers on {} but it is not the one this installation started",
+                    h.pid,
+                    config.authority()
+                )
+            });
+            let probe = HealthProbe {
+                ok: ours,
+                url: config.health_url(),
+                version: Some(h.version.clone()),
+                latency_ms: Some((latency.as_secs_f64() * 1e5).round() / 100.0),
+                error: None,
+            };
+            (probe, warning)
+        }
+        Probe::Failed(e) => (
+            HealthProbe {
+                ok: false,
+                url: config.health_url(),
+                version: None,
+                latency_ms: None,
+                error: Some(e.clone()),
+            },
+            None,
+        ),
     }
 }
 

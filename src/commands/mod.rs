@@ -3,7 +3,7 @@
 //! are reports, real failures are errors.
 
 mod bridge;
-mod common;
+pub(crate) mod common;
 mod doctor;
 mod install_bundle;
 mod pack_release;

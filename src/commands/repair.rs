@@ -106,17 +106,7 @@ pub async fn run(ctx: &Ctx, args: &RepairArgs) -> Result<Output> {
         let detail = if !current_ok {
             format!("`current` does not point at the installed {version}")
         } else {
-            let dir = paths.version_dir(&version);
-            let bad: Vec<&String> = receipt
-                .active
-                .files
-                .iter()
-                .filter(|(rel, sha)| {
-                    !crate::release::download::sha256_file(&dir.join(rel))
-                        .is_ok_and(|h| h.as_str() == sha.as_str())
-                })
-                .map(|(rel, _)| rel)
-                .collect();
+            let bad = install::mismatched_files(paths, &receipt);
             format!("installed files of {version} no longer match the receipt: {bad:?}")
         };
         let result = if fix {

@@ -70,7 +70,7 @@ async fn serve(args: &ServeArgs) -> Result<()> {
     let mut config = Config::load_or_default(&paths.config_file()).context(NoRestart)?;
     crate::commands::common::apply_endpoint(&args.endpoint, &mut config).context(NoRestart)?;
     let jobs = open_jobs(&paths, &config).context(NoRestart)?;
-    let gateway = Gateway::new(jobs.clone());
+    let gateway = Gateway::new(jobs.clone(), paths.clone());
     spawn_pruning(jobs.clone());
     if args.stdio {
         use rmcp::ServiceExt;

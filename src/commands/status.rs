@@ -5,8 +5,7 @@ use anyhow::Result;
 use crate::commands::common::{self, endpoint, locations};
 use crate::commands::{Ctx, Output};
 use crate::release::{bundle::HOST_TARGET, install};
-use crate::report::{HealthProbe, Report, RunState, SCHEMA_VERSION, StatusReport};
-use crate::runtime::health::Probe;
+use crate::report::{Report, RunState, SCHEMA_VERSION, StatusReport};
 use crate::runtime::receipt::Receipt;
 use crate::runtime::service::{Snapshot, pidfile::PidState};
 use crate::runtime::token::Token;
@@ -42,31 +41,8 @@ pub fn run(ctx: &Ctx) -> Result<Output> {
     if installed && receipt.is_none() {
         warnings.push("the install receipt is missing; re-run `llm-cli-gateway setup`".into());
     }
-    let health = match &snap.probe {
-        Probe::Healthy(h, latency) => {
-            if snap.healthy().is_none() {
-                warnings.push(format!(
-                    "a gateway (pid {}) answers on {} but it is not the one this installation started",
-                    h.pid,
-                    config.authority()
-                ));
-            }
-            HealthProbe {
-                ok: snap.healthy().is_some(),
-                url: config.health_url(),
-                version: Some(h.version.clone()),
-                latency_ms: Some((latency.as_secs_f64() * 1e5).round() / 100.0),
-                error: None,
-            }
-        }
-        Probe::Failed(e) => HealthProbe {
-            ok: false,
-            url: config.health_url(),
-            version: None,
-            latency_ms: None,
-            error: Some(e.clone()),
-        },
-    };
+    let (health, not_ours) = common::health_probe(&config, &snap);
+    warnings.extend(not_ours);
     let ok = installed && service.state == RunState::Running && token_configured;
     let mut human = String::new();
     let line = |k: &str, v: String| format!("{k:<12} {v}\n");

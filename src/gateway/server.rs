@@ -19,6 +19,7 @@ use serde_json::json;
 use crate::gateway::jobs::JobManager;
 use crate::gateway::tools;
 use crate::providers;
+use crate::runtime::paths::Paths;
 use crate::store::Store;
 
 pub const SERVER_NAME: &str = "llm-cli-gateway";
@@ -47,19 +48,23 @@ fn bundle_version() -> Option<String> {
 #[derive(Clone)]
 pub struct Gateway {
     pub(crate) jobs: Arc<JobManager>,
+    /// Where this installation's files are, for `doctor`.
+    pub(crate) paths: Arc<Paths>,
     tool_router: ToolRouter<Self>,
 }
 
 impl Gateway {
-    pub fn new(jobs: Arc<JobManager>) -> Self {
+    pub fn new(jobs: Arc<JobManager>, paths: Paths) -> Self {
         let mut router = Self::job_tools();
         router += Self::session_tools();
         router += Self::model_tools();
         router += Self::cli_tools();
         router += Self::validation_tools();
+        router += Self::doctor_tools();
         router += tools::requests::routes();
         Self {
             jobs,
+            paths: Arc::new(paths),
             tool_router: router,
         }
     }

@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::auth::{AuthProbe, LoginStatus, Verdict};
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
 use super::{Info, Provider, SessionSupport};
@@ -32,11 +33,41 @@ static INFO: Info = Info {
     binary: "claude",
     install_hint: "npm install -g @anthropic-ai/claude-code",
     login_hint: "run `claude` once in a terminal and use /login (or set ANTHROPIC_API_KEY for the service)",
+    auth: AuthProbe::Command {
+        args: &["auth", "status"],
+        read: read_auth_status,
+    },
     tool_blurb: "Ask Claude Code (the `claude` CLI, headless `-p`)",
     session_support: SessionSupport::ChooseId,
     output_formats: &["text", "json", "stream-json"],
     catalog: &CATALOG,
 };
+
+/// `claude auth status` prints `{"loggedIn": …, "authMethod": …}` and exits 1 when
+/// logged out (claude-latest-auth-status.txt).
+fn read_auth_status(code: Option<i32>, stdout: &str, _stderr: &str) -> Verdict {
+    let doc: Option<serde_json::Value> = serde_json::from_str(stdout.trim()).ok();
+    match doc.as_ref().and_then(|d| d["loggedIn"].as_bool()) {
+        Some(true) => {
+            let how = doc
+                .as_ref()
+                .and_then(|d| d["authMethod"].as_str())
+                .unwrap_or("unknown method");
+            (
+                LoginStatus::Authenticated,
+                format!("`claude auth status`: logged in ({how})"),
+            )
+        }
+        Some(false) => (
+            LoginStatus::NotAuthenticated,
+            "`claude auth status`: not logged in".into(),
+        ),
+        None => (
+            LoginStatus::Unknown,
+            format!("`claude auth status` gave no answer doctor understands (exit {code:?})"),
+        ),
+    }
+}
 
 static CATALOG: Catalog = Catalog {
     provider: "claude",

@@ -13,6 +13,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::auth::{AuthProbe, LoginStatus, Verdict};
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
 use super::{Info, Provider, SessionSupport};
@@ -29,11 +30,42 @@ static INFO: Info = Info {
     binary: "codex",
     install_hint: "npm install -g @openai/codex",
     login_hint: "run `codex login` in a terminal (or `codex login --with-api-key` reading OPENAI_API_KEY from stdin)",
+    auth: AuthProbe::Command {
+        args: &["login", "status"],
+        read: read_login_status,
+    },
     tool_blurb: "Ask OpenAI Codex (the `codex` CLI, `codex exec`)",
     session_support: SessionSupport::LearnId,
     output_formats: &["text", "json"],
     catalog: &CATALOG,
 };
+
+/// `codex login status` answers on stderr: "Logged in using …" with exit 0, "Not logged
+/// in" with exit 1, after any warnings (codex-login-status.txt). An OPENAI_API_KEY in the
+/// environment does not count, for codex or here.
+fn read_login_status(code: Option<i32>, stdout: &str, stderr: &str) -> Verdict {
+    let said = |needle: &str| {
+        stderr
+            .lines()
+            .chain(stdout.lines())
+            .find(|l| l.trim_start().starts_with(needle))
+            .map(|l| l.trim().to_string())
+    };
+    match (code, said("Logged in"), said("Not logged in")) {
+        (Some(0), Some(line), _) => (
+            LoginStatus::Authenticated,
+            format!("`codex login status`: {line}"),
+        ),
+        (_, _, Some(_)) => (
+            LoginStatus::NotAuthenticated,
+            "`codex login status`: not logged in".into(),
+        ),
+        _ => (
+            LoginStatus::Unknown,
+            format!("`codex login status` gave no answer doctor understands (exit {code:?})"),
+        ),
+    }
+}
 
 static CATALOG: Catalog = Catalog {
     provider: "codex",

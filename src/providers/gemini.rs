@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::auth::{AuthProbe, Credential, LoginStatus};
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
 use super::{Info, Provider, SessionSupport};
@@ -28,6 +29,16 @@ static INFO: Info = Info {
     binary: "gemini",
     install_hint: "npm install -g @google/gemini-cli",
     login_hint: "run `gemini` once in a terminal and pick a sign-in method, or set GEMINI_API_KEY for the service",
+    // Gemini has no status command; these are the four methods it accepts headless.
+    auth: AuthProbe::Presence {
+        any_of: &[
+            Credential::File(".gemini/oauth_creds.json"),
+            Credential::Env("GEMINI_API_KEY"),
+            Credential::Env("GOOGLE_API_KEY"),
+            Credential::EnvAll(&["GOOGLE_CLOUD_PROJECT", "GOOGLE_GENAI_USE_VERTEXAI"]),
+        ],
+        otherwise: (LoginStatus::NotAuthenticated, "no Gemini credentials found"),
+    },
     tool_blurb: "Ask Google Gemini (the `gemini` CLI, headless `-p`)",
     session_support: SessionSupport::ChooseId,
     output_formats: &["text", "json", "stream-json"],

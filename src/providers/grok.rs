@@ -11,6 +11,7 @@ use rmcp::model::JsonObject;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::auth::{AuthProbe, Credential, LoginStatus};
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
 use super::{Info, Provider, SessionSupport};
@@ -35,6 +36,14 @@ static INFO: Info = Info {
     binary: "grok",
     install_hint: "npm install -g grok-build (xAI), then `grok login`",
     login_hint: "run `grok login` in a terminal, or set GROK_API_KEY for the service",
+    // Grok creates user-settings.json on every run, so only a non-empty apiKey counts.
+    auth: AuthProbe::Presence {
+        any_of: &[
+            Credential::Env("GROK_API_KEY"),
+            Credential::JsonKey(".grok/user-settings.json", "apiKey"),
+        ],
+        otherwise: (LoginStatus::NotAuthenticated, "no Grok API key found"),
+    },
     tool_blurb: "Ask xAI Grok (the `grok` CLI, headless `-p`)",
     session_support: SessionSupport::LearnId,
     output_formats: &["plain", "json", "streaming-json"],

@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::auth::{AuthProbe, Credential, LoginStatus};
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
 use super::{Info, Provider, SessionSupport};
@@ -27,6 +28,17 @@ static INFO: Info = Info {
     binary: "vibe",
     install_hint: "uv tool install mistral-vibe (or pipx install mistral-vibe; needs Python ≥ 3.12 — not the unrelated `vibe-cli`)",
     login_hint: "run `vibe --setup` in a terminal, or set MISTRAL_API_KEY for the service",
+    auth: AuthProbe::Presence {
+        any_of: &[
+            Credential::Env("MISTRAL_API_KEY"),
+            Credential::DotenvKey(".vibe/.env", "MISTRAL_API_KEY"),
+        ],
+        // Vibe also reads the system keyring, which opening could prompt for a password.
+        otherwise: (
+            LoginStatus::Unknown,
+            "no MISTRAL_API_KEY in the environment or ~/.vibe/.env; the system keyring was not checked",
+        ),
+    },
     tool_blurb: "Ask Mistral Vibe (the `vibe` CLI, headless `-p`; model via VIBE_ACTIVE_MODEL)",
     session_support: SessionSupport::LearnId,
     output_formats: &["text", "json", "streaming"],

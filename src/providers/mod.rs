@@ -3,6 +3,7 @@
 //! sessions, models, versions — is generic over this trait, so a sixth CLI is one new
 //! file plus one line in [`ALL`].
 
+pub mod auth;
 pub mod claude;
 pub mod codex;
 pub mod gemini;
@@ -51,6 +52,8 @@ pub struct Info {
     pub install_hint: &'static str,
     /// How to log in (shown when the CLI reports it is not authenticated).
     pub login_hint: &'static str,
+    /// How `doctor` learns whether the CLI is logged in, safely and without prompting.
+    pub auth: auth::AuthProbe,
     /// One line for the `<id>_request` tool description.
     pub tool_blurb: &'static str,
     pub session_support: SessionSupport,
@@ -77,6 +80,9 @@ pub trait Provider: Send + Sync + 'static {
     }
     fn login_hint(&self) -> &'static str {
         self.info().login_hint
+    }
+    fn auth(&self) -> &'static auth::AuthProbe {
+        &self.info().auth
     }
     fn catalog(&self) -> &'static Catalog {
         self.info().catalog
@@ -124,7 +130,7 @@ pub fn which(binary: &str) -> Option<PathBuf> {
         .find(|p| is_executable(p))
 }
 
-fn is_executable(p: &Path) -> bool {
+pub fn is_executable(p: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -312,13 +312,20 @@ pub async fn fetch_and_install(
 
 /// Whether the installed files of the receipt's version still hash as recorded.
 pub fn files_match(paths: &Paths, receipt: &crate::runtime::receipt::Receipt) -> bool {
+    !receipt.active.files.is_empty() && mismatched_files(paths, receipt).is_empty()
+}
+
+/// Installed files (relative to the version directory) that are missing or whose
+/// SHA-256 differs from the receipt's.
+pub fn mismatched_files(paths: &Paths, receipt: &crate::runtime::receipt::Receipt) -> Vec<String> {
     let dir = paths.version_dir(&receipt.active.version);
-    !receipt.active.files.is_empty()
-        && receipt
-            .active
-            .files
-            .iter()
-            .all(|(rel, sha)| sha256_file(&dir.join(rel)).is_ok_and(|h| h.as_str() == sha))
+    receipt
+        .active
+        .files
+        .iter()
+        .filter(|(rel, sha)| !sha256_file(&dir.join(rel)).is_ok_and(|h| h.as_str() == sha.as_str()))
+        .map(|(rel, _)| rel.clone())
+        .collect()
 }
 
 /// The active version and its gateway binary, from `current` and its `bundle.json`.

@@ -1,6 +1,5 @@
 //! `cli_versions` and `cli_upgrade`: the provider CLIs themselves.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use rmcp::handler::server::wrapper::Parameters;
@@ -14,6 +13,7 @@ use super::sessions::{CliFilter, provider_id, tri};
 use super::view;
 use crate::gateway::server::Gateway;
 use crate::providers::{self, Provider};
+use crate::runtime::bounded::run_bounded;
 
 /// `--version` should answer in well under a second; Gemini's takes ~1.5 s.
 const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,47 +35,6 @@ pub struct UpgradeParams {
     pub timeout_ms: Option<u64>,
 }
 
-/// Output of a short command, bounded by a timeout (a hung CLI is killed).
-pub struct Ran {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-    pub timed_out: bool,
-}
-
-pub async fn run_bounded(
-    program: &std::path::Path,
-    args: &[String],
-    timeout: Duration,
-) -> std::io::Result<Ran> {
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    #[cfg(unix)]
-    cmd.process_group(0);
-    let child = cmd.spawn()?;
-    match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Ok(out) => {
-            let out = out?;
-            Ok(Ran {
-                code: out.status.code(),
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-                timed_out: false,
-            })
-        }
-        Err(_) => Ok(Ran {
-            code: None,
-            stdout: String::new(),
-            stderr: String::new(),
-            timed_out: true,
-        }),
-    }
-}
-
 async fn version_of(provider: &dyn Provider) -> Value {
     let Some(path) = providers::which(provider.binary()) else {
         return json!({
@@ -86,7 +45,7 @@ async fn version_of(provider: &dyn Provider) -> Value {
     let base =
         json!({"cli": provider.id(), "binary": provider.binary(), "installed": true, "path": path});
     let mut v = base;
-    match run_bounded(&path, &["--version".to_string()], VERSION_TIMEOUT).await {
+    match run_bounded(&path, &["--version"], None, VERSION_TIMEOUT).await {
         Ok(r) if r.timed_out => {
             v["error"] = json!(format!(
                 "`{} --version` timed out after {} s",
@@ -168,7 +127,8 @@ impl Gateway {
                 ran.push(json!({"command": command, "error": format!("`{}` is not on the gateway's PATH", command[0])}));
                 break;
             };
-            match run_bounded(&program, &command[1..], timeout).await {
+            let args: Vec<&str> = command[1..].iter().map(String::as_str).collect();
+            match run_bounded(&program, &args, None, timeout).await {
                 Ok(r) => {
                     ok &= r.code == Some(0) && !r.timed_out;
                     ran.push(json!({

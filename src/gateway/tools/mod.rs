@@ -3,6 +3,7 @@
 //! them.
 
 pub mod cli;
+pub mod doctor;
 pub mod jobs;
 pub mod models;
 pub mod requests;

@@ -213,9 +213,73 @@ pub fn env_file_contents(env: &[(String, String)]) -> String {
     s
 }
 
+/// Reads an environment file the way systemd's `EnvironmentFile=` does for the lines we
+/// and users write: `KEY=value` or `KEY="value"` with `\\` and `\"` escapes, `#` comments,
+/// an optional `export `. Lines it cannot read are skipped, as systemd skips them.
+pub fn parse_env_file(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        let value = value.trim();
+        let value = match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            Some(inner) => {
+                let mut s = String::with_capacity(inner.len());
+                let mut chars = inner.chars();
+                while let Some(c) = chars.next() {
+                    match (c, c == '\\') {
+                        (_, true) => s.extend(chars.next()),
+                        (c, false) => s.push(c),
+                    }
+                }
+                s
+            }
+            None => value
+                .strip_prefix('\'')
+                .and_then(|v| v.strip_suffix('\''))
+                .unwrap_or(value)
+                .to_string(),
+        };
+        out.retain(|(k, _): &(String, String)| k != key);
+        out.push((key.to_string(), value));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_file_round_trips_and_reads_hand_edits() {
+        let env = vec![
+            ("PATH".to_string(), "/a b/bin:/usr/bin".to_string()),
+            (
+                "WEIRD".to_string(),
+                r#"quote " and \ backslash"#.to_string(),
+            ),
+        ];
+        assert_eq!(parse_env_file(&env_file_contents(&env)), env);
+        let hand = "# comment\nexport GEMINI_API_KEY=abc\nMISTRAL_API_KEY='x y'\nnot a line\n=v\nPATH=/first\nPATH=/second\n";
+        assert_eq!(
+            parse_env_file(hand),
+            vec![
+                ("GEMINI_API_KEY".to_string(), "abc".to_string()),
+                ("MISTRAL_API_KEY".to_string(), "x y".to_string()),
+                ("PATH".to_string(), "/second".to_string()),
+            ]
+        );
+    }
 
     fn spec(home: &str) -> ServiceSpec {
         ServiceSpec {
