@@ -5,7 +5,10 @@
 #   3. `serve` cold start to the first 200 on /healthz, and idle RSS after 5 s  vs python3 -m http.server
 #   4. the gateway's tools (scripts/bench/gateway.py): tools/list median/p99 vs the official
 #      TypeScript MCP SDK with 35 tools, claude_request overhead vs the stand-in run directly,
-#      200 concurrent 1 s async jobs, llm_job_status with 100,000 jobs in the store
+#      200 concurrent 1 s async jobs, llm_job_status with 100,000 jobs in the store,
+#      validate_with_models with three 1 s stand-ins
+#   5. `doctor --json` with five stand-in CLIs whose `--version` takes 300 ms   vs the five
+#      `--version` calls one after another (the sum), and one alone (the slowest probe)
 # Prints medians of several runs and a summary table. All traffic stays on 127.0.0.1;
 # everything lives in a mktemp directory that is removed on exit.
 #
@@ -13,7 +16,8 @@
 #   BIN              binary to measure [default: target/release/llm-cli-gateway, built if missing]
 #   N_STATUS=30  N_INSTALL=5  N_SERVE=10   runs per figure
 #   N_LIST=500 N_OVERHEAD=30 N_JOBS=200 N_STORE=100000   gateway figures (section 4)
-#   SECTIONS="1 2 3 4"   which sections to run
+#   N_DOCTOR=10   doctor runs (section 5)
+#   SECTIONS="1 2 3 4 5"   which sections to run
 #   NODE_BASELINE_CACHE  where the npm baseline is installed [~/.cache/llm-cli-gateway-bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +26,8 @@ BIN="${BIN:-target/release/llm-cli-gateway}"
 N_STATUS="${N_STATUS:-30}"
 N_INSTALL="${N_INSTALL:-5}"
 N_SERVE="${N_SERVE:-10}"
-SECTIONS="${SECTIONS:-1 2 3 4}"
+N_DOCTOR="${N_DOCTOR:-10}"
+SECTIONS="${SECTIONS:-1 2 3 4 5}"
 want() { case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 if [ ! -x "$BIN" ]; then
@@ -412,4 +417,27 @@ else
   NODE_DIR=""
 fi
 python3 scripts/bench/gateway.py "$BIN" "$PWD/tests/standins/bin" "$WORK/gw" "$NODE_DIR"
+fi
+
+# ---------------------------------------------------------------------------- 5. doctor
+if want 5; then
+echo "== 5. doctor --json, five stand-in CLIs whose --version takes 300 ms (N=$N_DOCTOR each, round-robin)"
+STANDINS="$PWD/tests/standins/bin"
+DOC_HOME="$WORK/doctor-home"
+DOC_PORT="$(free_port)"
+# Installed and running, so doctor exits 0 (the harness stops on a failing command); the
+# process backend's gateway keeps this PATH, so doctor finds the stand-ins through it.
+PATH="$STANDINS:$PATH" LLM_CLI_GATEWAY_HOME="$DOC_HOME" "$BIN" setup --yes --port "$DOC_PORT" --json >/dev/null
+H multi "$RES/doctor.json" "$N_DOCTOR" 1 \
+  PATH="$STANDINS:$PATH" STANDIN_VERSION_DELAY_MS=300 LLM_CLI_GATEWAY_HOME="$DOC_HOME" "$BIN" doctor --json -- \
+  STANDIN_VERSION_DELAY_MS=300 bash -c 'for c in claude codex gemini grok vibe; do "$0/$c" --version; done' "$STANDINS" -- \
+  STANDIN_VERSION_DELAY_MS=300 "$STANDINS/claude" --version
+H show "$RES/doctor.json" ms "doctor --json" "5 x --version" "1 x --version"
+python3 - "$RES/doctor.json" <<'PY'
+import json, sys
+d, seq, one = (c["secs"]["median"] for c in json.load(open(sys.argv[1]))["cmds"])
+print(f"  doctor takes {d/one:.2f}x one probe and {d/seq:.2f}x the five in sequence")
+PY
+LLM_CLI_GATEWAY_HOME="$DOC_HOME" "$BIN" stop --quiet >/dev/null
+echo
 fi
