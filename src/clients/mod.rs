@@ -22,6 +22,7 @@
 mod entry;
 pub mod file;
 mod json_doc;
+pub mod recorded;
 mod toml_doc;
 
 use std::path::PathBuf;
@@ -76,6 +77,27 @@ impl Format {
             Format::Toml { .. } => "toml",
         }
     }
+
+    /// The entry that starts `bridge`, in this format's shape. Never holds the token: the
+    /// bridge reads it from its 0600 file.
+    pub fn bridge_entry(self, bridge: &Bridge) -> Entry {
+        let mut e = Entry::default();
+        if let Format::Json {
+            stdio_type: true, ..
+        } = self
+        {
+            e.push("type", EntryValue::Str("stdio".into()));
+        }
+        e.push("command", EntryValue::Str(bridge.command.clone()));
+        e.push("args", EntryValue::List(vec![BRIDGE_ARG.into()]));
+        if let Some(home) = &bridge.home {
+            e.push(
+                "env",
+                EntryValue::Map(vec![(HOME_ENV.to_string(), home.clone())]),
+            );
+        }
+        e
+    }
 }
 
 /// Where a client's file lives, relative to directories `directories::BaseDirs` knows.
@@ -101,7 +123,8 @@ pub struct ClientSpec {
     location: Location,
 }
 
-const MCP_SERVERS: Format = Format::Json {
+/// The common shape: Claude Desktop, Gemini CLI, Cursor, and the generic snippet.
+pub const MCP_SERVERS: Format = Format::Json {
     servers_key: "mcpServers",
     stdio_type: false,
 };
@@ -193,22 +216,7 @@ impl ClientSpec {
 
     /// Our bridge entry in this client's shape.
     pub fn bridge_entry(&self, bridge: &Bridge) -> Entry {
-        let mut e = Entry::default();
-        if let Format::Json {
-            stdio_type: true, ..
-        } = self.format
-        {
-            e.push("type", EntryValue::Str("stdio".into()));
-        }
-        e.push("command", EntryValue::Str(bridge.command.clone()));
-        e.push("args", EntryValue::List(vec![BRIDGE_ARG.into()]));
-        if let Some(home) = &bridge.home {
-            e.push(
-                "env",
-                EntryValue::Map(vec![(HOME_ENV.to_string(), home.clone())]),
-            );
-        }
-        e
+        self.format.bridge_entry(bridge)
     }
 }
 
@@ -243,13 +251,19 @@ impl Bridge {
     /// Whether `entry` starts this bridge (same command, `bridge` argument), whatever else
     /// the user added to it.
     pub fn is_run_by(&self, entry: &serde_json::Value) -> bool {
-        entry["command"].as_str() == Some(self.command.as_str()) && is_bridge_args(entry)
+        runs_bridge(entry, &self.command)
     }
 
     /// [`Self::is_run_by`], and for this installation's home.
     fn is_ours(&self, entry: &serde_json::Value) -> bool {
         self.is_run_by(entry) && entry["env"][HOME_ENV].as_str() == self.home.as_deref()
     }
+}
+
+/// Whether `entry` runs `command bridge ...`: what uninstall checks before removing an
+/// entry it wrote, so one the user has since repointed is left alone.
+pub fn runs_bridge(entry: &serde_json::Value, command: &str) -> bool {
+    entry["command"].as_str() == Some(command) && is_bridge_args(entry)
 }
 
 fn is_bridge_args(entry: &serde_json::Value) -> bool {
