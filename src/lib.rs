@@ -2,6 +2,7 @@
 //! and the MCP gateway server itself.
 
 pub mod cli;
+pub mod clients;
 pub mod commands;
 pub mod doctor;
 pub mod error;

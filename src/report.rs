@@ -361,9 +361,9 @@ pub struct StatusReport {
 /// One thing uninstall removes or would remove.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Removal {
-    /// `file`, `directory` or `process`.
+    /// `file`, `directory`, `process`, `service` or `client-entry`.
     pub kind: String,
-    /// Path, or `pid N` for a process.
+    /// Path, `pid N` for a process, `FILE#KEY` for an entry in a client's config file.
     pub target: String,
 }
 
@@ -404,6 +404,30 @@ pub struct ClientConfigReport {
     pub token_redacted: bool,
     /// MCP endpoint URL.
     pub url: String,
+    /// `bridge` (the client starts `llm-cli-gateway bridge`) or `http`.
+    pub transport: String,
+    /// The same configuration as a command to run, where the client has one
+    /// (`claude mcp add ...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command_line: Option<String>,
+    /// What `--write` did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written: Option<WriteOutcome>,
+}
+
+/// The result of `print-client-config --write`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WriteOutcome {
+    /// The client config file.
+    pub file: PathBuf,
+    /// The file did not exist and was created.
+    pub created: bool,
+    /// Copy of the file as it was before this change (absent when nothing changed or the
+    /// file is new).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<PathBuf>,
+    /// False when the entry was already exactly there.
+    pub changed: bool,
 }
 
 /// `doctor`'s report: everything a working setup needs, and what to do next.
@@ -428,7 +452,7 @@ pub struct DoctorReport {
     /// Each provider CLI as the gateway service will see it.
     pub providers: Vec<ProviderCheck>,
     /// Each MCP client's config file and whether it points at this gateway.
-    pub clients: Vec<serde_json::Value>,
+    pub clients: Vec<crate::clients::ClientPresence>,
     /// What is wrong, most serious first.
     pub problems: Vec<Problem>,
     /// What to do, in the order a person should do it.

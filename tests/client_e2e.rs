@@ -42,7 +42,10 @@ fn setup_connect_codex_and_validate_with_three_providers() {
     h.extra_env = vec![
         ("PATH".into(), standin_path()),
         ("HOME".into(), user.path().display().to_string()),
-        ("STANDIN_REPLY".into(), "VERDICT: AGREE\nYes, 2 + 2 = 4.".into()),
+        (
+            "STANDIN_REPLY".into(),
+            "VERDICT: AGREE\nYes, 2 + 2 = 4.".into(),
+        ),
         ("STANDIN_GEMINI_MODE".into(), "fail".into()),
     ];
     h.setup();
@@ -51,7 +54,10 @@ fn setup_connect_codex_and_validate_with_three_providers() {
     let (doc, code) = h.json(&["print-client-config", "--write", "--client", "codex"]);
     assert_eq!(code, 0, "{doc:#}");
     let written = std::fs::read_to_string(user.path().join(".codex/config.toml")).unwrap();
-    assert!(!written.contains(&token), "the token never lands in a client's config");
+    assert!(
+        !written.contains(&token),
+        "the token never lands in a client's config"
+    );
     let (again, code) = h.json(&["print-client-config", "--write", "--client", "codex"]);
     assert_eq!(code, 0);
     assert_eq!(
@@ -85,7 +91,11 @@ fn setup_connect_codex_and_validate_with_three_providers() {
     };
     assert_eq!(status("claude"), "ok");
     assert_eq!(status("codex"), "ok");
-    assert_eq!(status("gemini"), "failed", "the failing one is kept, not dropped");
+    assert_eq!(
+        status("gemini"),
+        "failed",
+        "the failing one is kept, not dropped"
+    );
     assert_eq!(report["summary"]["ok"], 2);
     assert_eq!(report["summary"]["failed"], 1);
     let text = r["text"].as_str().unwrap();
@@ -116,7 +126,9 @@ fn setup_connect_codex_and_validate_with_three_providers() {
         .map(|a| a.as_str().unwrap())
         .collect();
     assert!(
-        !actions.iter().any(|a| a.contains("setup") || a.contains("start") || a.contains("print-client-config")),
+        !actions.iter().any(|a| a.contains("setup")
+            || a.contains("start")
+            || a.contains("print-client-config")),
         "installed, running and connected: {actions:#?}"
     );
     assert!(

@@ -108,6 +108,14 @@ fn each_provider_and_the_install_are_reported_as_they_are() {
     // Gemini has no status command: its OAuth cache is the evidence.
     std::fs::create_dir_all(user.path().join(".gemini")).unwrap();
     std::fs::write(user.path().join(".gemini/oauth_creds.json"), "{\"x\":1}").unwrap();
+    // Gemini CLI is the client this user has; Cursor's config is broken (a warning only).
+    std::fs::write(
+        user.path().join(".gemini/settings.json"),
+        "{\"theme\": \"dark\"}",
+    )
+    .unwrap();
+    std::fs::create_dir_all(user.path().join(".cursor")).unwrap();
+    std::fs::write(user.path().join(".cursor/mcp.json"), "{\"mcpServers\": ").unwrap();
     h.setup();
     let token = h.token();
     let out = h.run(&["doctor", "--json"]);
@@ -150,9 +158,42 @@ fn each_provider_and_the_install_are_reported_as_they_are() {
     for id in ["grok", "mistral"] {
         assert_eq!(provider(&doc, id)["found"], false);
     }
+    let clients: Vec<&str> = doc["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        clients,
+        [
+            "claude-desktop",
+            "claude-code",
+            "codex",
+            "gemini-cli",
+            "cursor",
+            "vscode"
+        ]
+    );
+    let cursor = doc["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["client"] == "cursor")
+        .unwrap();
+    assert!(
+        cursor["problem"].as_str().unwrap().contains("malformed"),
+        "{cursor}"
+    );
     let a = actions(&doc);
     assert!(
         !a.iter().any(|x| x.contains("setup") || x.contains("start")),
+        "{a:#?}"
+    );
+    // Not connected yet: the client whose config exists is suggested (cursor's is broken).
+    assert!(
+        position(&a, "print-client-config --write --client gemini-cli")
+            > position(&a, "log in to Codex"),
         "{a:#?}"
     );
     assert!(

@@ -389,14 +389,28 @@ fn secrets_stay_out_of_outputs_logs_and_argv() {
     assert!(!setup.to_string().contains(&token));
     let (st, _) = home.json(&["status"]);
     assert!(!st.to_string().contains(&token));
-    for client in ["generic", "claude-code", "codex", "gemini-cli"] {
-        let (doc, code) = home.json(&["print-client-config", "--client", client]);
+    for client in [
+        "generic",
+        "claude-code",
+        "codex",
+        "gemini-cli",
+        "cursor",
+        "vscode",
+    ] {
+        let http = [
+            "print-client-config",
+            "--transport",
+            "http",
+            "--client",
+            client,
+        ];
+        let (doc, code) = home.json(&http);
         assert_eq!(code, 0);
         assert!(
             !doc.to_string().contains(&token),
             "{client} leaked the token"
         );
-        let (shown, _) = home.json(&["print-client-config", "--client", client, "--show-token"]);
+        let (shown, _) = home.json(&[&http[..], &["--show-token"]].concat());
         assert!(
             shown["snippet"].as_str().unwrap().contains(&token),
             "{client} --show-token lacks it"
@@ -429,7 +443,10 @@ fn print_client_config_uses_each_clients_format() {
     let home = Home::new();
     home.setup();
     let url = format!("http://127.0.0.1:{}/mcp", home.port);
-    let get = |c: &str| home.json(&["print-client-config", "--client", c]).0;
+    let get = |c: &str| {
+        home.json(&["print-client-config", "--transport", "http", "--client", c])
+            .0
+    };
     let codex = get("codex");
     let snippet = codex["snippet"].as_str().unwrap();
     assert!(

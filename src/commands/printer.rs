@@ -81,6 +81,8 @@ impl Printer {
 
     pub fn fail(&self, command: CommandName, err: &anyhow::Error) -> ExitCode {
         let (message, hint) = split_hint(err);
+        // Usage errors found after parsing exit like clap's own.
+        let status = if code_of(err) == "usage" { 2 } else { 1 };
         if self.json {
             print_json(&Document::Failure(Failure {
                 schema_version: SCHEMA_VERSION,
@@ -101,7 +103,7 @@ impl Printer {
             }
             let _ = std::io::stderr().write_all(text.as_bytes());
         }
-        ExitCode::from(1)
+        ExitCode::from(status)
     }
 
     /// A progress bar on stderr when a person watches, nothing otherwise.

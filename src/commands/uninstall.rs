@@ -1,11 +1,13 @@
 //! `uninstall`: a dry run by default; `--yes` stops the gateway and removes exactly what
-//! the receipt says we created (plus our own well-known files when the receipt is gone).
+//! the receipt says we created (plus our own well-known files when the receipt is gone),
+//! including the entries `print-client-config --write` put into client config files.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 
 use crate::cli::UninstallArgs;
+use crate::clients::recorded::{self, State};
 use crate::commands::common;
 use crate::commands::{Ctx, Output};
 use crate::report::{Removal, Report, SCHEMA_VERSION, UninstallReport};
@@ -76,10 +78,32 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> Result<Output> {
             target: p.display().to_string(),
         });
     }
-    let kept = vec![
-        "provider CLI credentials (~/.claude, ~/.codex, ~/.gemini, ...)".to_string(),
-        "MCP client configuration files".to_string(),
-    ];
+    let mut kept =
+        vec!["provider CLI credentials (~/.claude, ~/.codex, ~/.gemini, ...)".to_string()];
+    let recorded_entries = receipt
+        .as_ref()
+        .map(|r| r.client_entries.clone())
+        .unwrap_or_default();
+    let mut our_entries = Vec::new();
+    for e in recorded_entries {
+        let state = if args.keep_client_configs {
+            State::Keep("--keep-client-configs".into())
+        } else {
+            recorded::inspect(&e)
+        };
+        match state {
+            State::Ours => {
+                removals.push(Removal {
+                    kind: "client-entry".into(),
+                    target: recorded::target(&e),
+                });
+                our_entries.push(e);
+            }
+            State::Gone => {}
+            State::Keep(reason) => kept.push(format!("{}: {reason}", recorded::target(&e))),
+        }
+    }
+    kept.push("everything else in MCP client configuration files".to_string());
     if !args.yes {
         let mut human = if removals.is_empty() {
             "Nothing to remove: llm-cli-gateway is not installed here.\n".to_string()
@@ -88,8 +112,9 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> Result<Output> {
                 .to_string()
         };
         for r in &removals {
-            human.push_str(&format!("  {:<9} {}\n", r.kind, r.target));
+            human.push_str(&format!("  {:<12} {}\n", r.kind, r.target));
         }
+        human.push_str(&kept_text(&kept));
         return Ok(Output {
             report: Report::Uninstall(UninstallReport {
                 schema_version: SCHEMA_VERSION,
@@ -106,6 +131,16 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> Result<Output> {
     if backend != service::backend::Backend::Process {
         // Stop, disable, remove the definition, daemon-reload.
         service::manager::uninstall(backend)?;
+    }
+    for e in &our_entries {
+        if let Err(err) = recorded::remove(e) {
+            // The rest of the uninstall goes ahead; the entry is reported, not removed.
+            let target = recorded::target(e);
+            removals.retain(|r| r.target != target);
+            kept.push(format!(
+                "{target}: could not remove it ({err:#}); remove the entry by hand"
+            ));
+        }
     }
     let mut failures = Vec::new();
     for p in &existing {
@@ -126,14 +161,15 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> Result<Output> {
         anyhow::bail!("could not remove:\n  {}", failures.join("\n  "));
     }
     let changed = !removals.is_empty();
-    let human = if changed {
+    let mut human = if changed {
         format!(
-            "Removed llm-cli-gateway ({} items). Provider credentials and client configs were not touched.\n",
+            "Removed llm-cli-gateway ({} items). Provider credentials were not touched.\n",
             removals.len()
         )
     } else {
         "Nothing to remove: llm-cli-gateway is not installed here.\n".to_string()
     };
+    human.push_str(&kept_text(&kept));
     Ok(Output {
         report: Report::Uninstall(UninstallReport {
             schema_version: SCHEMA_VERSION,
@@ -145,4 +181,12 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> Result<Output> {
         }),
         human,
     })
+}
+
+fn kept_text(kept: &[String]) -> String {
+    let mut text = String::from("Left alone:\n");
+    for k in kept {
+        text.push_str(&format!("  {k}\n"));
+    }
+    text
 }

@@ -14,6 +14,7 @@ pub use render::render;
 
 use std::time::{Duration, Instant};
 
+use crate::clients::ClientPresence;
 use crate::commands::common;
 use crate::providers::auth::LoginStatus;
 use crate::release::{bundle::HOST_TARGET, install};
@@ -44,7 +45,7 @@ struct Local {
     health: HealthProbe,
     health_warning: Option<String>,
     token: TokenCheck,
-    clients: Vec<serde_json::Value>,
+    clients: Vec<ClientPresence>,
 }
 
 pub async fn diagnose(paths: &Paths, opts: &Options) -> DoctorReport {
@@ -152,7 +153,7 @@ fn local_checks(paths: &Paths, config: &Config) -> Local {
         health,
         health_warning,
         token,
-        clients: Vec::new(),
+        clients: crate::clients::detect_all(paths, config),
     }
 }
 
@@ -253,6 +254,7 @@ fn judge(
     providers: &[ProviderCheck],
     problems: &mut Vec<Problem>,
 ) -> Vec<String> {
+    let clients = &local.clients;
     let mut actions: Vec<String> = Vec::new();
     let mut act = |a: String| {
         if !actions.contains(&a) {
@@ -407,6 +409,39 @@ fn judge(
                 p.install_hint.as_deref().unwrap_or_default()
             ));
         }
+    }
+    for c in clients {
+        let check = format!("client:{}", c.client);
+        if let Some(why) = &c.problem {
+            problems.push(problem(
+                Severity::Warning,
+                &check,
+                format!("{}: {why}", c.config_file.display()),
+            ));
+        } else if c.has_entry && !c.points_at_gateway {
+            problems.push(problem(
+                Severity::Warning,
+                &check,
+                format!(
+                    "the llm-cli-gateway entry in {} does not reach this gateway",
+                    c.config_file.display()
+                ),
+            ));
+            act(format!(
+                "point {} at this gateway: `llm-cli-gateway print-client-config --write --client {}`",
+                c.name, c.client
+            ));
+        }
+    }
+    if install.installed && !clients.iter().any(|c| c.points_at_gateway) {
+        // The client whose config file exists is the one the user has.
+        let pick = clients
+            .iter()
+            .find(|c| c.exists && c.problem.is_none())
+            .map_or("claude-code", |c| c.client.as_str());
+        act(format!(
+            "connect an MCP client: `llm-cli-gateway print-client-config --write --client {pick}` (or see `print-client-config --help` for the others)"
+        ));
     }
     actions
 }

@@ -103,11 +103,13 @@ pub fn render(r: &DoctorReport) -> String {
     if !r.clients.is_empty() {
         let _ = writeln!(s, "\nclients");
         for c in &r.clients {
-            let state = if c["points_at_gateway"] == true {
+            let state = if c.points_at_gateway {
                 "connected to this gateway"
-            } else if c["has_entry"] == true {
-                "has an llm-cli-gateway entry pointing elsewhere"
-            } else if c["exists"] == true {
+            } else if c.problem.is_some() {
+                "unreadable config"
+            } else if c.has_entry {
+                "has an llm-cli-gateway entry that does not reach this gateway"
+            } else if c.exists {
                 "not connected"
             } else {
                 "no config file"
@@ -115,8 +117,8 @@ pub fn render(r: &DoctorReport) -> String {
             let _ = writeln!(
                 s,
                 "  {:<15} {state} ({})",
-                c["client"].as_str().unwrap_or_default(),
-                c["config_file"].as_str().unwrap_or_default()
+                c.client,
+                c.config_file.display()
             );
         }
     }

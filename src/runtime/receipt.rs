@@ -31,10 +31,26 @@ pub struct Receipt {
     /// The record of the previous version, so a rollback restores hashes and cache too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<VersionRecord>,
+    /// Entries `print-client-config --write` put into client config files, so uninstall
+    /// removes exactly those.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_entries: Vec<ClientEntry>,
     /// Keys written by a newer version survive a rewrite by this one. Declared last: the
     /// flattened fields before it take their keys first.
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// One entry we wrote into a client's config file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClientEntry {
+    /// Client id (`claude-desktop`, `codex`, ...).
+    pub client: String,
+    pub file: PathBuf,
+    /// The server name under which the entry was written.
+    pub key: String,
+    /// The command the entry runs; an entry no longer running it was changed by the user.
+    pub command: String,
 }
 
 /// What the receipt knows about one installed version.
@@ -83,6 +99,23 @@ impl Receipt {
         let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
         fsutil::write_atomic("install receipt", path, text.as_bytes(), 0o600)
+    }
+
+    /// Records a client entry; false when it was already recorded.
+    pub fn record_client_entry(&mut self, entry: ClientEntry) -> bool {
+        if let Some(old) = self
+            .client_entries
+            .iter_mut()
+            .find(|e| e.client == entry.client && e.file == entry.file && e.key == entry.key)
+        {
+            if *old == entry {
+                return false;
+            }
+            *old = entry;
+            return true;
+        }
+        self.client_entries.push(entry);
+        true
     }
 
     /// Adds paths to `created_paths`, keeping it free of duplicates.
