@@ -213,8 +213,17 @@ fn raw_json_rpc_hostile_lines_and_no_secrets_on_stderr() {
     let home = home_with(&[]);
     let token = home.token();
     let mut b = RawBridge::start(&home, &[]);
-    let init = b.initialize();
+    // Sent without waiting for the initialize result: the request must wait for the
+    // session id rather than reach the gateway without one.
+    b.send(&initialize_request(0).to_string());
+    b.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string());
+    b.send(&json!({"jsonrpc": "2.0", "id": "early", "method": "tools/list"}).to_string());
+    let init = b.next();
+    assert_eq!(init["id"], 0, "{init}");
     assert!(init["result"]["protocolVersion"].is_string(), "{init:#}");
+    let early = b.next();
+    assert_eq!(early["id"], "early", "{early}");
+    assert!(early["result"]["tools"].is_array(), "{early}");
 
     b.send("");
     b.send("   ");
