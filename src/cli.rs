@@ -102,6 +102,14 @@ pub enum Command {
     /// For clients that start local (stdio) servers, such as Claude Desktop: they run
     /// `llm-cli-gateway bridge` and share the one gateway, and its job store, with every
     /// other client. The token is read from its 0600 file, never from the client's config.
+    ///
+    /// The gateway must be running (`llm-cli-gateway start`). While it is down, each
+    /// request gets a JSON-RPC error saying so and the bridge keeps going; after a gateway
+    /// restart or a token rotation it reconnects by itself. It exits when stdin closes.
+    /// Exit status 78 means it could not start (not set up, or an unsafe token file).
+    #[command(
+        after_help = "Client config entry: {\"command\": \"<data dir>/current/bin/llm-cli-gateway\", \"args\": [\"bridge\"]}\n(`llm-cli-gateway print-client-config --write` adds it for you)."
+    )]
     Bridge(BridgeArgs),
     /// Run the gateway server (what the service runs).
     Serve(ServeArgs),
@@ -271,9 +279,21 @@ pub struct DoctorArgs {
 
 #[derive(Debug, Args)]
 pub struct BridgeArgs {
-    /// Gateway MCP URL [default: the configured local endpoint].
-    #[arg(long, value_name = "URL")]
+    /// Gateway MCP URL, e.g. http://127.0.0.1:3333/mcp [default: the configured local
+    /// endpoint].
+    #[arg(long, value_name = "URL", value_parser = parse_http_url)]
     pub url: Option<String>,
+}
+
+fn parse_http_url(s: &str) -> Result<String, String> {
+    let rest = s
+        .strip_prefix("http://")
+        .or_else(|| s.strip_prefix("https://"))
+        .ok_or("expected an http:// or https:// URL, such as http://127.0.0.1:3333/mcp")?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err("the URL has no host".into());
+    }
+    Ok(s.to_string())
 }
 
 #[derive(Debug, Args)]

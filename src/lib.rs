@@ -1,6 +1,7 @@
 //! llm-cli-gateway: a bootstrapper that installs a verified gateway bundle and runs it,
 //! and the MCP gateway server itself.
 
+pub mod bridge;
 pub mod cli;
 pub mod clients;
 pub mod commands;

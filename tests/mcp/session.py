@@ -3,11 +3,17 @@
 Usage:
   session.py http URL TOKEN
   session.py stdio BIN HOME [KEY=VALUE ...]   (extra environment for `BIN serve --stdio`)
+  session.py spawn '{"command": ..., "args": [...], "env": {...}}'
+                                              (any stdio server, as a client config names it;
+                                               env is merged over this process's environment)
 
 After connecting it prints {"ready": true, "server": {...}} and then answers one JSON
 line per request line on stdin:
   {"op": "call", "name": "...", "args": {...}}  -> {"ok", "is_error", "structured", "text"}
   {"op": "call_progress", ...}                  -> the same plus "progress": [{progress, total, message}]
+  {"op": "parallel", "calls": [{"name", "args"}, ...]}
+                                                -> {"ok", "results": [as for call, in call order],
+                                                    "finish_order": [call indices as they completed]}
   {"op": "list_tools"}                          -> {"ok", "tools": [{"name", "input_schema"}]}
   {"op": "list_resources"}                      -> {"ok", "resources": [uri, ...]}
   {"op": "read_resource", "uri": "..."}         -> {"ok", "text"}
@@ -35,12 +41,25 @@ def flatten(e):
     return f"{type(e).__name__}: {e}"
 
 
+def tool_result(r):
+    text = "".join(getattr(c, "text", "") for c in r.content)
+    return {"ok": True, "is_error": bool(r.is_error), "structured": r.structured_content, "text": text}
+
+
 async def handle(session, req):
     op = req["op"]
     if op == "call":
-        r = await session.call_tool(req["name"], req.get("args") or {})
-        text = "".join(getattr(c, "text", "") for c in r.content)
-        return {"ok": True, "is_error": bool(r.is_error), "structured": r.structured_content, "text": text}
+        return tool_result(await session.call_tool(req["name"], req.get("args") or {}))
+    if op == "parallel":
+        finished = []
+
+        async def one(i, call):
+            r = await session.call_tool(call["name"], call.get("args") or {})
+            finished.append(i)
+            return tool_result(r)
+
+        results = await asyncio.gather(*(one(i, c) for i, c in enumerate(req["calls"])))
+        return {"ok": True, "results": list(results), "finish_order": finished}
     if op == "call_progress":
         seen = []
 
@@ -48,8 +67,7 @@ async def handle(session, req):
             seen.append({"progress": progress, "total": total, "message": message})
 
         r = await session.call_tool(req["name"], req.get("args") or {}, progress_callback=on_progress)
-        text = "".join(getattr(c, "text", "") for c in r.content)
-        return {"ok": True, "is_error": bool(r.is_error), "structured": r.structured_content, "text": text, "progress": seen}
+        return {**tool_result(r), "progress": seen}
     if op == "list_tools":
         tools = await session.list_tools()
         return {"ok": True, "tools": [{"name": t.name, "input_schema": t.input_schema} for t in tools.tools]}
@@ -84,6 +102,12 @@ async def main():
         async with create_mcp_http_client(headers={"Authorization": f"Bearer {token}"}) as client:
             async with streamable_http_client(url, http_client=client) as (read, write, *_):
                 await serve_lines(read, write)
+    elif mode == "spawn":
+        spec = json.loads(sys.argv[2])
+        env = {**os.environ, **(spec.get("env") or {})}
+        params = StdioServerParameters(command=spec["command"], args=spec.get("args") or [], env=env)
+        async with stdio_client(params) as (read, write, *_):
+            await serve_lines(read, write)
     else:
         binary, home = sys.argv[2], sys.argv[3]
         env = dict(os.environ)

@@ -197,6 +197,22 @@ impl McpClient {
         Self::spawn(&refs)
     }
 
+    /// Any stdio MCP server, started the way a client config entry describes it:
+    /// `command` with `args`, and `env` on top of the test's environment.
+    pub fn spawn_stdio(command: &str, args: &[String], env: &[(String, String)]) -> Self {
+        let env: serde_json::Map<String, Value> = env
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        let spec = json!({"command": command, "args": args, "env": env}).to_string();
+        Self::spawn(&["spawn", &spec])
+    }
+
+    /// The Python client's pid; a stdio server it started is its child.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn spawn(args: &[&str]) -> Self {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/session.py");
         let mut child = Command::new(python())
