@@ -74,7 +74,7 @@ fn validate_with_models_keeps_every_provider_and_runs_them_concurrently() {
         progress.len() >= 4,
         "one progress notification per provider: {progress:?}"
     );
-    assert_eq!(progress[0]["total"], 4.0);
+    assert_eq!(progress[0]["total"], 5.0, "four providers and the judge");
 }
 
 #[test]
@@ -150,4 +150,86 @@ fn verdicts_that_differ_are_a_disagreement_and_a_judge_can_run_later() {
         json!({"question": "q", "answers": [{"source": "me", "answer": "1"}]}),
     );
     assert!(one.contains("at least two"), "{one}");
+}
+
+#[test]
+fn garbage_silence_and_disagreement_between_providers_are_all_visible() {
+    let g = TestGateway::start(&[
+        ("STANDIN_CLAUDE_MODE", "garbage"),
+        ("STANDIN_CODEX_REPLY", ""),
+        ("STANDIN_GEMINI_REPLY", "VERDICT: AGREE\nYes."),
+        ("STANDIN_GROK_REPLY", "VERDICT: DISAGREE\nNo."),
+    ]);
+    let mut c = g.client();
+    let r = c.call(
+        "validate_with_models",
+        json!({"question": "q?", "providers": ["claude", "codex", "gemini", "grok"]}),
+    );
+    let report = &r["structured"];
+    let claude = by_provider(report, "claude");
+    assert_eq!(claude["status"], "failed", "garbage is no answer: {claude}");
+    assert!(
+        claude["error"]
+            .as_str()
+            .unwrap()
+            .contains("could not be read"),
+        "{claude}"
+    );
+    let codex = by_provider(report, "codex");
+    assert_eq!(codex["status"], "failed", "{codex}");
+    assert!(codex["error"].as_str().unwrap().contains("said nothing"));
+    assert_eq!(by_provider(report, "gemini")["verdict"], "agree");
+    assert_eq!(by_provider(report, "grok")["verdict"], "disagree");
+    assert_eq!(report["summary"]["agreement"], "disagreement", "{report:#}");
+    assert_eq!(report["summary"]["ok"], 2);
+    assert_eq!(report["summary"]["failed"], 2);
+    let text = r["text"].as_str().unwrap();
+    assert!(text.contains("agreement: disagreement"), "{text}");
+    assert!(text.contains("(verdict: agree)") && text.contains("(verdict: disagree)"));
+
+    let red = c.ok(
+        "red_team_review",
+        json!({"content": "fn main() {}", "providers": ["gemini"]}),
+    );
+    assert_eq!(red["tool"], "red_team_review");
+    assert_eq!(red["providers"][0]["status"], "ok", "{red:#}");
+}
+
+#[test]
+fn progress_only_increases_when_a_judge_follows_and_running_jobs_are_not_failures() {
+    let g = TestGateway::start(&[("STANDIN_GROK_MODE", "hang")]);
+    let mut c = g.client();
+    let r = c.send(
+        json!({"op": "call_progress", "name": "validate_with_models", "args": {
+            "question": "q?", "providers": ["claude", "gemini", "grok"],
+            "timeoutMs": 2000, "judge": "codex"
+        }}),
+        Duration::from_secs(60),
+    );
+    let progress = r["progress"].as_array().unwrap();
+    let values: Vec<f64> = progress
+        .iter()
+        .map(|p| p["progress"].as_f64().unwrap())
+        .collect();
+    assert!(
+        values.windows(2).all(|w| w[0] < w[1]),
+        "progress must increase: {progress:?}"
+    );
+    assert!(
+        progress.iter().all(|p| p["total"] == 4.0),
+        "three providers and the judge, known from the start: {progress:?}"
+    );
+    assert_eq!(values.last(), Some(&4.0), "{progress:?}");
+    let grok = by_provider(&r["structured"], "grok")["jobId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let syn = c.call(
+        "synthesize_validation",
+        json!({"question": "q?", "jobIds": [grok], "judge": "claude"}),
+    );
+    let entry = &syn["structured"]["providers"][0];
+    assert_eq!(entry["status"], "timed_out", "still running: {entry}");
+    assert!(entry["error"].as_str().unwrap().contains("still running"));
+    c.ok("llm_job_cancel", json!({"jobId": grok}));
 }

@@ -84,8 +84,9 @@ def utc(precision="ms"):
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + frac + "Z"
 
 def reply_for(prompt):
-    if "STANDIN_REPLY" in os.environ:
-        return os.environ["STANDIN_REPLY"]
+    for name in (f"STANDIN_{CLI.upper()}_REPLY", "STANDIN_REPLY"):
+        if name in os.environ:  # an empty value is a reply too: the CLI said nothing
+            return os.environ[name]
     return f"stand-in {CLI} reply: {prompt[:60]}"
 
 def sval(v, default=None):

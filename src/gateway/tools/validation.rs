@@ -172,6 +172,9 @@ impl Gateway {
             .clone()
             .unwrap_or_else(|| DEFAULT_PROVIDERS.iter().map(|s| s.to_string()).collect());
         let wait = timeout(fanout.timeout_ms);
+        if fanout.judge.is_some() {
+            progress.reserve(1);
+        }
         let results = match self.fan_out(&names, &prompt, wait, &progress).await {
             Ok(r) => r,
             Err(e) => return view::refused(e),
@@ -205,6 +208,7 @@ impl Gateway {
             })
             .collect();
         let prompt = prompts::synthesize(question, &answers);
+        progress.claim_reserved();
         match self
             .fan_out(&[judge.to_string()], &prompt, wait, progress)
             .await
@@ -216,10 +220,7 @@ impl Gateway {
 }
 
 fn progress(meta: &RequestMetaObject, peer: Peer<RoleServer>) -> Progress {
-    Progress {
-        peer,
-        token: meta.get_progress_token(),
-    }
+    Progress::new(peer, meta.get_progress_token())
 }
 
 #[tool_router(router = validation_tools, vis = "pub(crate)")]
@@ -391,25 +392,19 @@ impl Gateway {
             ));
         }
         let mut results = Vec::new();
+        let now = std::time::Instant::now();
         for id in &p.job_ids {
-            let row = match self.store().get_job(id) {
+            let row = match self.store().get_job_summary(id) {
                 Ok(Some(r)) => r,
                 _ => return Ok(view::refused(format!("no job {id:?}"))),
             };
-            let parsed = view::parse(&row);
-            results.push(ProviderResult {
-                provider: row.provider.clone(),
-                status: if row.status == crate::store::jobs::JobStatus::Completed {
-                    "ok"
-                } else {
-                    "failed"
-                },
-                job_id: Some(id.clone()),
-                verdict: parsed.response.as_deref().and_then(prompts::verdict),
-                answer: parsed.response.clone(),
-                error: row.reason.clone(),
-                duration_ms: 0,
-            });
+            let Some(provider) = crate::providers::find(&row.provider) else {
+                return Ok(view::refused(format!("job {id:?} is not a provider's")));
+            };
+            // As the job stands now: a running one is timed out (its answer may come),
+            // not failed.
+            let finished = row.status != crate::store::jobs::JobStatus::Running;
+            results.push(self.classify(provider, id, finished, now, None));
         }
         let progress = progress(&meta, peer);
         let judge = self

@@ -50,10 +50,67 @@ impl ProviderResult {
     }
 }
 
-/// Where progress goes, when the client asked for it.
+/// Where progress goes, when the client asked for it. One counter per tool call, so a
+/// judge that runs after the fan-out continues the count instead of restarting it (MCP
+/// requires progress to increase).
 pub struct Progress {
     pub peer: Peer<RoleServer>,
     pub token: Option<ProgressToken>,
+    /// Steps done, steps expected, and how many of those were reserved ahead.
+    counts: std::sync::Mutex<(f64, f64, usize)>,
+}
+
+impl Progress {
+    pub fn new(peer: Peer<RoleServer>, token: Option<ProgressToken>) -> Self {
+        Self {
+            peer,
+            token,
+            counts: std::sync::Mutex::new((0.0, 0.0, 0)),
+        }
+    }
+
+    /// A caller that will run a judge after the fan-out reserves its step up front, so
+    /// `total` is right from the first notification.
+    pub fn reserve(&self, n: usize) {
+        let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        c.1 += n as f64;
+        c.2 += n;
+    }
+
+    /// The reserved steps are about to start (their fan-out will count them again);
+    /// nothing is notified in between, so clients never see `total` move.
+    pub fn claim_reserved(&self) {
+        let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        c.1 -= c.2 as f64;
+        c.2 = 0;
+    }
+
+    fn expect(&self, n: usize) {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner()).1 += n as f64;
+    }
+
+    /// One step done without a notification (a provider settled before it ran).
+    fn skip(&self) {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner()).0 += 1.0;
+    }
+
+    async fn step(&self, message: String) {
+        let (done, total) = {
+            let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+            c.0 += 1.0;
+            (c.0, c.1)
+        };
+        if let Some(token) = &self.token {
+            let _ = self
+                .peer
+                .notify_progress(
+                    ProgressNotificationParam::new(token.clone(), done)
+                        .with_total(total)
+                        .with_message(message),
+                )
+                .await;
+        }
+    }
 }
 
 impl Gateway {
@@ -82,7 +139,7 @@ impl Gateway {
             return Err("name at least one provider".into());
         }
         let started = Instant::now();
-        let total = chosen.len() as f64;
+        progress.expect(chosen.len());
         let mut pending = Vec::new();
         let mut results: Vec<Option<ProviderResult>> = vec![None; chosen.len()];
         for (i, p) in chosen.iter().enumerate() {
@@ -121,7 +178,9 @@ impl Gateway {
                 }
             }
         }
-        let mut done = results.iter().filter(|r| r.is_some()).count() as f64;
+        for _ in results.iter().flatten() {
+            progress.skip();
+        }
         let waits = pending.into_iter().map(|(i, id)| async move {
             let finished = self.jobs.wait(&id, timeout).await;
             (i, id, finished)
@@ -129,30 +188,22 @@ impl Gateway {
         let mut waits: futures_util::stream::FuturesUnordered<_> = waits.collect();
         use futures_util::StreamExt;
         while let Some((i, id, finished)) = waits.next().await {
-            let r = self.classify(chosen[i], &id, finished, started, timeout);
-            done += 1.0;
-            if let Some(token) = &progress.token {
-                let _ = progress
-                    .peer
-                    .notify_progress(
-                        ProgressNotificationParam::new(token.clone(), done)
-                            .with_total(total)
-                            .with_message(format!("{}: {}", r.provider, r.status)),
-                    )
-                    .await;
-            }
+            let r = self.classify(chosen[i], &id, finished, started, Some(timeout));
+            progress.step(format!("{}: {}", r.provider, r.status)).await;
             results[i] = Some(r);
         }
         Ok(results.into_iter().flatten().collect())
     }
 
-    fn classify(
+    /// A job's outcome as a report entry. `timeout` is how long the caller waited (None:
+    /// it did not wait, the job was looked up as it stands).
+    pub(crate) fn classify(
         &self,
         provider: &dyn Provider,
         id: &str,
         finished: bool,
         started: Instant,
-        timeout: Duration,
+        timeout: Option<Duration>,
     ) -> ProviderResult {
         let row = match self.store().get_job(id) {
             Ok(Some(row)) => row,
@@ -169,9 +220,21 @@ impl Gateway {
         let (status, error) = match row.status {
             JobStatus::Running if !finished => (
                 "timed_out",
+                Some(match timeout {
+                    Some(t) => format!(
+                        "no answer within {} s; the job keeps running: collect it later with job_result",
+                        t.as_secs()
+                    ),
+                    None => "still running: collect it later with job_result".to_string(),
+                }),
+            ),
+            // Output that should have been JSON and was not is no answer, however long.
+            JobStatus::Completed if parsed.parse_warning.is_some() => (
+                "failed",
                 Some(format!(
-                    "no answer within {} s; the job keeps running: collect it later with job_result",
-                    timeout.as_secs()
+                    "the CLI's output could not be read ({}); it began: {:?}",
+                    parsed.parse_warning.as_deref().unwrap_or_default(),
+                    row.stdout.chars().take(120).collect::<String>()
                 )),
             ),
             JobStatus::Completed if answer.is_some() => ("ok", None),
