@@ -6,9 +6,10 @@ HTTP/1.1 client speaking MCP streamable HTTP, so the client adds as little as po
   3. 200 concurrent async jobs (1 s each) wall time and gateway peak RSS
   4. llm_job_status latency with 100,000 finished jobs in the store
   5. validate_with_models with three stand-ins that each take 1 s (wall vs the 3 s sum)
+  6. tools/list through `llm-cli-gateway bridge` (stdio) vs straight over HTTP, same gateway
 
 Usage: gateway.py BIN STANDIN_BIN_DIR WORKDIR [NODE_BASELINE_DIR]
-Environment: N_LIST (default 500), N_OVERHEAD (30), N_JOBS (200), N_STORE (100000).
+Environment: N_LIST (default 500), N_OVERHEAD (30), N_JOBS (200), N_STORE (100000), N_BRIDGE (200).
 """
 import http.client
 import json
@@ -293,8 +294,63 @@ def main():
         walls.append(time.perf_counter() - t)
         assert r["summary"]["ok"] == 3, r
     vmed = statistics.median(walls)
-    print(f"[5] validate_with_models, 3 providers x 1 s: median {vmed:.2f} s (N=5; sequential would be >= 3 s)", flush=True)
-    RESULTS.append(("validate_with_models, 3 stand-ins x 1 s", f"median {vmed:.2f} s (sum of the three: 3 s+)"))
+    # Baseline: the same three stand-ins run one after another, as a sequential fan-out would.
+    env = dict(os.environ, STANDIN_DELAY_MS="1000", GEMINI_CLI_TRUST_WORKSPACE="true")
+    runs = [[os.path.join(STANDINS, "claude"), "-p", "q", "--output-format", "json"],
+            [os.path.join(STANDINS, "codex"), "exec", "--json", "--skip-git-repo-check", "q"],
+            [os.path.join(STANDINS, "gemini"), "-p", "q", "-o", "json"]]
+    seq = []
+    for _ in range(3):
+        t = time.perf_counter()
+        for argv in runs:
+            subprocess.run(argv, env=env, check=True, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seq.append(time.perf_counter() - t)
+    smed = statistics.median(seq)
+    print(f"[5] validate_with_models, 3 providers x 1 s: median {vmed:.2f} s (N=5); "
+          f"the three run one after another: median {smed:.2f} s (N=3); {vmed/smed:.2f}x", flush=True)
+    RESULTS.append(("validate_with_models, 3 stand-ins x 1 s", f"median {vmed:.2f} s vs {smed:.2f} s sequential ({vmed/smed:.2f}x)"))
+
+    gw.send_signal(signal.SIGTERM)
+    gw.wait()
+
+    # 6. the stdio bridge: the same tools/list, one JSON-RPC line at a time
+    gw, port, home = start_gateway("bridge")
+    with open(os.path.join(home, "config.toml"), "w") as f:
+        f.write(f"port = {port}\n")
+    n = int(os.environ.get("N_BRIDGE", "200"))
+    direct = Mcp(port)
+    env = dict(os.environ, LLM_CLI_GATEWAY_HOME=home)
+    br = subprocess.Popen([BIN, "bridge"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True, bufsize=1)
+    PROCS.append(br)
+
+    def bridge_rpc(i, method, params=None):
+        br.stdin.write(json.dumps({"jsonrpc": "2.0", "id": i, "method": method, "params": params or {}}) + "\n")
+        br.stdin.flush()
+        while True:
+            msg = json.loads(br.stdout.readline())
+            if msg.get("id") == i:
+                return msg
+
+    bridge_rpc(0, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                                 "clientInfo": {"name": "bench", "version": "1"}})
+    br.stdin.write(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}) + "\n")
+    br.stdin.flush()
+    via_bridge, via_http = [], []
+    for i in range(n):  # alternate, so drift hits both alike
+        t = time.perf_counter()
+        assert len(bridge_rpc(i + 1, "tools/list")["result"]["tools"]) > 30
+        via_bridge.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        direct.rpc("tools/list")
+        via_http.append(time.perf_counter() - t)
+    br.stdin.close()
+    br.wait(timeout=10)
+    bm, hm = statistics.median(via_bridge), statistics.median(via_http)
+    print(f"[6] tools/list through the bridge: median {ms(bm)}; straight over HTTP: median {ms(hm)} "
+          f"(N={n} each; the bridge adds {ms(bm - hm)})", flush=True)
+    RESULTS.append(("tools/list via stdio bridge", f"median {ms(bm)} vs {ms(hm)} direct HTTP"))
 
     print("\nsummary")
     for k, v in RESULTS:
