@@ -213,7 +213,8 @@ fn tampered_foreign_and_cut_off_releases_change_nothing() {
         "--from",
         &srv.url("/cut/"),
     ]);
-    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(code, 2, "a malformed --version is a usage error: {doc:#}");
+    assert_eq!(doc["error"]["code"], "usage");
     assert!(home.snapshot() == before);
 }
 

@@ -41,7 +41,7 @@ pub fn render(r: &DoctorReport) -> String {
         &mut s,
         "service",
         format!(
-            "{}: {}{}",
+            "{}: {}{}{}",
             r.service.backend,
             match r.service.state {
                 RunState::Running => "running",
@@ -49,6 +49,11 @@ pub fn render(r: &DoctorReport) -> String {
                 RunState::Unhealthy => "unhealthy",
                 RunState::NotInstalled => "not installed",
             },
+            r.service
+                .gateway_pid
+                .or(r.service.pid)
+                .map(|p| format!(" (pid {p})"))
+                .unwrap_or_default(),
             match (r.health.ok, r.health.latency_ms) {
                 (true, Some(ms)) => format!(", /healthz ok in {ms} ms"),
                 _ => String::new(),
