@@ -1,7 +1,9 @@
 //! OS service managers (systemd, launchd, Windows services) through `service-manager`,
 //! with what the crate leaves out done here: `daemon-reload` after writing or removing a
 //! unit, stopping before uninstalling, our own quoted definitions, and reading the
-//! manager's view (active, enabled, main pid, restarts) for `status`.
+//! manager's view (active, enabled, main pid, restarts) for `status` from each manager's
+//! query tool (parsed in [`super::view`]). Windows services are only read and removed:
+//! installing one is refused (see [`super::backend::WINDOWS_SERVICE_MISSING`]).
 
 use std::ffi::OsString;
 use std::io;
