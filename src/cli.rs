@@ -133,9 +133,10 @@ pub struct SetupArgs {
     /// Install but do not start the gateway.
     #[arg(long)]
     pub no_start: bool,
-    /// How the gateway runs: auto (a working systemd/launchd/Windows service manager,
-    /// else process), process (our own supervisor), systemd, systemd-user,
-    /// systemd-system, launchd, windows [default: the configured one, else auto].
+    /// How the gateway runs: auto (a working systemd/launchd service manager, else
+    /// process), process (our own supervisor), systemd, systemd-user, systemd-system,
+    /// launchd (windows is refused: not available yet) [default: the configured one,
+    /// else auto].
     #[arg(long, value_name = "BACKEND", env = "LLM_CLI_GATEWAY_SERVICE_BACKEND")]
     pub service_backend: Option<String>,
     /// Install a system-level service (root) instead of a per-user one.

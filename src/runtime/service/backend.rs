@@ -60,7 +60,7 @@ impl Backend {
             "auto" => Ok(detect(system)),
             "systemd" => Ok(Backend::Systemd(level)),
             "launchd" => Ok(Backend::Launchd(level)),
-            "windows" | "windows-service" => Ok(Backend::Windows),
+            "windows" | "windows-service" => Err(WINDOWS_SERVICE_MISSING.to_string()),
             other => Backend::parse(other).ok_or_else(|| {
                 format!(
                     "unknown service backend {other:?}; expected auto, process, systemd, launchd or windows"
@@ -70,7 +70,16 @@ impl Backend {
     }
 }
 
-/// The best working backend on this machine.
+/// Why `--service-backend windows` is refused rather than installing a service that
+/// cannot run: the pieces a Windows service needs and this build does not have.
+pub const WINDOWS_SERVICE_MISSING: &str = "the Windows service backend is not available in this build: \
+`llm-cli-gateway serve` has no service-control dispatcher, so the Service Control Manager would stop it \
+about 30 seconds after every start, and restart-on-failure (`sc failure`), the captured PATH/HOME and a \
+log file are not set up for the service either\n\
+help: use `--service-backend process` (the gateway under our own supervisor, started with `llm-cli-gateway start`)";
+
+/// The best working backend on this machine. On Windows that is the process backend
+/// until the service backend is complete (see [`WINDOWS_SERVICE_MISSING`]).
 pub fn detect(system: bool) -> Backend {
     if cfg!(target_os = "macos") {
         return Backend::Launchd(if system || is_root() {
@@ -78,9 +87,6 @@ pub fn detect(system: bool) -> Backend {
         } else {
             Level::User
         });
-    }
-    if cfg!(windows) {
-        return Backend::Windows;
     }
     if cfg!(target_os = "linux") && systemd_works() {
         if system || is_root() {
@@ -162,5 +168,20 @@ mod tests {
             Backend::choose("systemd", true),
             Ok(Backend::Systemd(Level::System))
         );
+    }
+
+    #[test]
+    fn windows_service_is_refused_with_what_is_missing() {
+        for choice in ["windows", "windows-service"] {
+            let err = Backend::choose(choice, false).unwrap_err();
+            assert!(err.contains("service-control dispatcher"), "{err}");
+            assert!(err.contains("sc failure"), "{err}");
+            assert!(
+                err.contains("help: use `--service-backend process`"),
+                "{err}"
+            );
+        }
+        // Auto-detection never picks it.
+        assert_ne!(detect(false), Backend::Windows);
     }
 }

@@ -1,7 +1,9 @@
 //! OS service managers (systemd, launchd, Windows services) through `service-manager`,
 //! with what the crate leaves out done here: `daemon-reload` after writing or removing a
 //! unit, stopping before uninstalling, our own quoted definitions, and reading the
-//! manager's view (active, enabled, main pid, restarts) for `status`.
+//! manager's view (active, enabled, main pid, restarts) for `status` from each manager's
+//! query tool (parsed in [`super::view`]). Windows services are only read and removed:
+//! installing one is refused (see [`super::backend::WINDOWS_SERVICE_MISSING`]).
 
 use std::ffi::OsString;
 use std::io;
@@ -16,23 +18,9 @@ use service_manager::{
 
 use super::backend::{Backend, Level};
 use super::definition::{self, LAUNCHD_LABEL, ServiceSpec, UNIT_NAME};
+use super::view;
 
-/// What the service manager reports about our service.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ManagerView {
-    /// e.g. "active", "inactive", "failed", "activating".
-    pub active: String,
-    /// e.g. "enabled", "disabled", "not-found".
-    pub enabled: String,
-    pub main_pid: Option<u32>,
-    pub restarts: Option<u32>,
-}
-
-impl ManagerView {
-    pub fn is_active(&self) -> bool {
-        self.active == "active"
-    }
-}
+pub use super::view::ManagerView;
 
 fn label(backend: Backend) -> ServiceLabel {
     let name = match backend {
@@ -88,6 +76,13 @@ pub fn render(backend: Backend, spec: &ServiceSpec) -> Option<String> {
 /// Writes the definition, reloads the manager and enables the service (start at boot or
 /// login). Does not start it.
 pub fn install(backend: Backend, spec: &ServiceSpec) -> Result<Option<PathBuf>> {
+    if backend == Backend::Windows {
+        // A configuration written before the backend was refused still names it.
+        return Err(crate::error::coded(
+            "service-backend-unavailable",
+            super::backend::WINDOWS_SERVICE_MISSING,
+        ));
+    }
     let manager = crate_manager(backend)?;
     let ctx = ServiceInstallCtx {
         label: label(backend),
@@ -166,38 +161,90 @@ pub fn stop(backend: Backend) -> Result<()> {
     }
 }
 
-/// The manager's view of the service; `None` for managers we cannot query here.
+/// The manager's view of the service; `None` when its tool cannot be run or queried.
 pub fn view(backend: Backend) -> Option<ManagerView> {
-    let Backend::Systemd(level) = backend else {
-        return None;
-    };
-    let out = systemctl(
-        level,
-        &[
-            "show",
-            &unit(),
-            "-p",
-            "ActiveState,UnitFileState,MainPID,NRestarts",
-        ],
-    )
-    .ok()?;
-    let mut v = ManagerView::default();
-    for line in out.lines() {
-        match line.split_once('=') {
-            Some(("ActiveState", s)) => v.active = s.to_string(),
-            Some(("UnitFileState", s)) => {
-                v.enabled = if s.is_empty() {
-                    "not-found".into()
-                } else {
-                    s.to_string()
-                }
-            }
-            Some(("MainPID", s)) => v.main_pid = s.parse().ok().filter(|p| *p > 0),
-            Some(("NRestarts", s)) => v.restarts = s.parse().ok(),
-            _ => {}
+    match backend {
+        Backend::Systemd(level) => systemctl(
+            level,
+            &[
+                "show",
+                &unit(),
+                "-p",
+                "ActiveState,UnitFileState,MainPID,NRestarts",
+            ],
+        )
+        .ok()
+        .map(|out| view::parse_systemctl_show(&out)),
+        Backend::Launchd(level) => launchd_view(level),
+        Backend::Windows => windows_view(),
+        Backend::Process => None,
+    }
+}
+
+/// How many launches the manager counts for one start we ask for (see
+/// [`ManagerView::still_starting`]).
+pub fn own_launches(backend: Backend) -> u32 {
+    match backend {
+        Backend::Launchd(_) => 1,
+        _ => 0,
+    }
+}
+
+/// `launchctl print` in each domain the job may be loaded in. A job found in none is
+/// "inactive", enabled when its plist is in place (launchd loads it at the next boot or
+/// login).
+fn launchd_view(level: Level) -> Option<ManagerView> {
+    let targets = view::launchd_targets(level == Level::System, current_uid(), LAUNCHD_LABEL);
+    for target in &targets {
+        let (code, out) = capture("launchctl", &["print", target])?;
+        if code == Some(0) {
+            let mut v = view::parse_launchctl_print(&out);
+            v.enabled = "enabled".into();
+            return Some(v);
         }
     }
-    Some(v)
+    let installed = definition_path(Backend::Launchd(level)).is_some_and(|p| p.exists());
+    Some(view::not_loaded(installed))
+}
+
+/// `sc queryex` for the state and pid, `sc qc` for the start type.
+fn windows_view() -> Option<ManagerView> {
+    let (code, query) = capture("sc.exe", &["queryex", UNIT_NAME])?;
+    if view::sc_not_installed(code, &query) {
+        return Some(view::not_loaded(false));
+    }
+    if code != Some(0) {
+        return None;
+    }
+    let config = capture("sc.exe", &["qc", UNIT_NAME])
+        .map(|(_, out)| out)
+        .unwrap_or_default();
+    Some(view::parse_sc(&format!("{query}\n{config}")))
+}
+
+/// Runs a manager's query tool: its exit code and stdout (with stderr appended, where
+/// launchctl and sc put some answers); `None` when it cannot be run at all.
+fn capture(program: &str, args: &[&str]) -> Option<(Option<i32>, String)> {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    Some((out.status.code(), text))
+}
+
+fn current_uid() -> u32 {
+    #[cfg(unix)]
+    {
+        // SAFETY: getuid has no preconditions and cannot fail.
+        unsafe { libc::getuid() }
+    }
+    #[cfg(not(unix))]
+    {
+        0
+    }
 }
 
 /// Lets a user's services run without a login session and start at boot.

@@ -9,6 +9,7 @@ pub mod manager;
 pub mod pidfile;
 pub mod process;
 pub mod supervisor;
+pub mod view;
 
 /// The backend name recorded in config and receipt.
 pub const PROCESS_BACKEND: &str = "process";
@@ -36,7 +37,7 @@ impl Snapshot {
         let probe = health::probe(&config.authority(), Duration::from_millis(800));
         let pid = match backend_of(config) {
             Backend::Process => pidfile::read(&paths.pid_file()),
-            os => managed_pid(os, &probe),
+            os => managed_pid(manager::view(os).as_ref(), &probe),
         };
         Self { pid, probe }
     }
@@ -73,15 +74,27 @@ pub fn backend_of(config: &Config) -> Backend {
 
 /// A service manager's main pid as a pid-file record, so commands treat both backends
 /// alike. The instance is taken from `/healthz` only when it answers from that pid.
-fn managed_pid(backend: Backend, probe: &Probe) -> PidState {
-    let Some(view) = manager::view(backend) else {
+///
+/// When the manager cannot be asked (its tool is missing or fails), or says the service
+/// is up without naming a pid, a healthy `/healthz` is the best evidence there is: its
+/// pid is taken as the running gateway, so `status` does not say "stopped" and `upgrade`
+/// still restarts, verifies and rolls back. A manager that says the service is *not*
+/// running is believed: whatever answers then was not started by it.
+fn managed_pid(view: Option<&manager::ManagerView>, probe: &Probe) -> PidState {
+    let healthy = match probe {
+        Probe::Healthy(h, _) => Some(h),
+        Probe::Failed(_) => None,
+    };
+    let pid = match view {
+        Some(v) if !v.is_active() => return PidState::Missing,
+        Some(v) => v.main_pid.or(healthy.map(|h| h.pid)),
+        None => healthy.map(|h| h.pid),
+    };
+    let Some(pid) = pid else {
         return PidState::Missing;
     };
-    let Some(pid) = view.main_pid.filter(|_| view.is_active()) else {
-        return PidState::Missing;
-    };
-    let instance = match probe {
-        Probe::Healthy(h, _) if h.pid == pid => h.instance.clone(),
+    let instance = match healthy {
+        Some(h) if h.pid == pid => h.instance.clone(),
         _ => String::new(),
     };
     PidState::Running(PidFile {
@@ -186,16 +199,12 @@ pub fn start(paths: &Paths, config: &Config) -> Result<StartResult> {
 fn start_managed(paths: &Paths, config: &Config, backend: Backend) -> Result<StartResult> {
     crate::release::install::installed_binary(paths)?;
     manager::reset_failed(backend);
-    let restarts_before = manager::view(backend).and_then(|v| v.restarts);
+    let before = manager::view(backend);
     manager::start(backend)?;
-    // A gateway that exits is restarted by the manager ("activating" again): a restart
-    // count that moves means this version does not stay up, so stop waiting at once.
-    let alive = || {
-        manager::view(backend).is_none_or(|v| {
-            matches!(v.active.as_str(), "active" | "activating" | "reloading")
-                && !matches!((v.restarts, restarts_before), (Some(now), Some(before)) if now > before)
-        })
-    };
+    // A gateway that exits is restarted by the manager ("activating" again): a launch
+    // count that moves beyond our own start means this version does not stay up.
+    let own = manager::own_launches(backend);
+    let alive = || manager::view(backend).is_none_or(|v| v.still_starting(before.as_ref(), own));
     let health = health::wait_healthy(&config.authority(), None, Duration::from_secs(15), alive)
         .map_err(|why| {
             anyhow::anyhow!(
@@ -221,10 +230,127 @@ pub fn stop(paths: &Paths, config: &Config) -> Result<process::Stopped> {
     if backend == Backend::Process {
         return process::stop(paths);
     }
-    let before = manager::view(backend).and_then(|v| v.main_pid.filter(|_| v.is_active()));
+    let probe = health::probe(&config.authority(), Duration::from_millis(800));
+    let before = match managed_pid(manager::view(backend).as_ref(), &probe) {
+        PidState::Running(pf) => Some(pf.pid),
+        _ => None,
+    };
     manager::stop(backend)?;
+    if !matches!(backend, Backend::Systemd(_))
+        && let Some(pid) = before
+    {
+        // `systemctl stop` returns once the unit is down; `launchctl stop` and
+        // `sc stop` only ask. A start right after would find the old gateway healthy.
+        wait_gone(config, pid, STOP_DEADLINE).map_err(|why| {
+            anyhow::anyhow!(
+                "the {} service was asked to stop but {why}\nhelp: see {}",
+                backend.name(),
+                paths.log_file().display()
+            )
+        })?;
+    }
     Ok(match before {
         Some(pid) => process::Stopped::Stopped { pid, forced: false },
         None => process::Stopped::NotRunning,
     })
+}
+
+/// How long a manager that stops asynchronously gets to take the gateway down.
+const STOP_DEADLINE: Duration = Duration::from_secs(15);
+
+/// Polls until `/healthz` no longer answers from `pid`.
+fn wait_gone(config: &Config, pid: u32, deadline: Duration) -> Result<(), String> {
+    let start = std::time::Instant::now();
+    let mut delay = Duration::from_millis(5);
+    loop {
+        match health::probe(&config.authority(), Duration::from_millis(500)) {
+            Probe::Healthy(h, _) if h.pid == pid => {}
+            _ => return Ok(()),
+        }
+        if start.elapsed() >= deadline {
+            return Err(format!(
+                "the gateway (pid {pid}) still answers after {deadline:?}"
+            ));
+        }
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(Duration::from_millis(100));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use manager::ManagerView;
+
+    fn healthy(pid: u32) -> Probe {
+        Probe::Healthy(
+            Health {
+                status: "ok".into(),
+                name: "llm-cli-gateway".into(),
+                version: "1.2.3".into(),
+                pid,
+                uptime_secs: 5,
+                instance: "i1".into(),
+            },
+            Duration::from_millis(1),
+        )
+    }
+
+    fn running(state: PidState) -> Option<(u32, String)> {
+        match state {
+            PidState::Running(pf) => Some((pf.pid, pf.instance)),
+            _ => None,
+        }
+    }
+
+    fn active(main_pid: Option<u32>) -> ManagerView {
+        ManagerView {
+            active: "active".into(),
+            main_pid,
+            ..ManagerView::default()
+        }
+    }
+
+    #[test]
+    fn no_manager_view_trusts_a_healthy_probe() {
+        assert_eq!(
+            running(managed_pid(None, &healthy(42))),
+            Some((42, "i1".into()))
+        );
+        assert_eq!(
+            running(managed_pid(None, &Probe::Failed("refused".into()))),
+            None
+        );
+    }
+
+    #[test]
+    fn manager_view_wins_over_the_probe() {
+        // The manager's pid, with the instance only when /healthz answers from it.
+        assert_eq!(
+            running(managed_pid(Some(&active(Some(42))), &healthy(42))),
+            Some((42, "i1".into()))
+        );
+        assert_eq!(
+            running(managed_pid(Some(&active(Some(7))), &healthy(42))),
+            Some((7, String::new()))
+        );
+        assert_eq!(
+            running(managed_pid(
+                Some(&active(Some(7))),
+                &Probe::Failed("x".into())
+            )),
+            Some((7, String::new()))
+        );
+        // Up without a pid: the probe names it.
+        assert_eq!(
+            running(managed_pid(Some(&active(None)), &healthy(42))),
+            Some((42, "i1".into()))
+        );
+        // The manager says it is not running: whatever answers is not ours.
+        let stopped = ManagerView {
+            active: "inactive".into(),
+            ..ManagerView::default()
+        };
+        assert_eq!(running(managed_pid(Some(&stopped), &healthy(42))), None);
+    }
 }
