@@ -282,6 +282,11 @@ pub struct UpgradeReport {
     pub source: String,
     /// Whether the running gateway was restarted onto the new version.
     pub restarted: bool,
+    /// `--self`: the bootstrapper file replaced with the release's verified binary (only
+    /// after the bundle upgrade succeeded, and only by a newer release unless
+    /// `--allow-downgrade`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced_bootstrapper: Option<String>,
 }
 
 /// `install-bundle`'s report.

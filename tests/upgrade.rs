@@ -21,6 +21,55 @@ fn release(version: &str) -> tempfile::TempDir {
     dir
 }
 
+/// A copy of the bootstrapper in a directory of its own, as a user would have downloaded
+/// it, for `upgrade --self` to replace (or not).
+struct Bootstrapper {
+    dir: tempfile::TempDir,
+}
+
+impl Bootstrapper {
+    /// The copy gets a trailing comment (harmless after an ELF image) so that its bytes
+    /// differ from the release's binary, which `pack-release` copies from the same build:
+    /// a replacement always shows in the hash.
+    fn copy() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = std::fs::read(support::BIN).unwrap();
+        bytes.extend_from_slice(b"\n# the user's bootstrapper\n");
+        let path = dir.path().join("llm-cli-gateway");
+        std::fs::write(&path, bytes).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        Self { dir }
+    }
+
+    fn path(&self) -> std::path::PathBuf {
+        self.dir.path().join("llm-cli-gateway")
+    }
+
+    fn sha256(&self) -> String {
+        support::sha256_hex(&std::fs::read(self.path()).unwrap())
+    }
+
+    fn json(&self, home: &Home, args: &[&str]) -> (Value, i32) {
+        let out = home
+            .cmd_of(&self.path())
+            .args(args)
+            .arg("--json")
+            .output()
+            .unwrap();
+        (
+            support::parse_one_document(&out),
+            out.status.code().unwrap_or(-1),
+        )
+    }
+}
+
+/// The SHA-256 of the release's bootstrapper binary for this machine.
+fn release_binary_sha256(rel: &std::path::Path, version: &str) -> String {
+    let name = format!("llm-cli-gateway-{version}-{}", host_target());
+    support::sha256_hex(&std::fs::read(rel.join(name)).unwrap())
+}
+
 fn bundle_name(version: &str) -> String {
     format!("llm-cli-gateway-bundle-{version}-{}.tar.gz", host_target())
 }
@@ -94,9 +143,37 @@ fn an_older_release_is_refused_unless_allowed() {
         "{doc:#}"
     );
     assert!(home.snapshot() == before);
+    // --self must not swap in the older bootstrapper either.
+    let boot = Bootstrapper::copy();
+    let own = boot.sha256();
+    let (doc, code) = boot.json(&home, &["upgrade", "--self", "--from", &from]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(doc["error"]["code"], "downgrade-refused");
+    assert_eq!(
+        boot.sha256(),
+        own,
+        "a refused release replaced the bootstrapper"
+    );
+    assert!(home.snapshot() == before);
     let (doc, code) = home.json(&["upgrade", "--from", &from, "--allow-downgrade"]);
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(healthz_version(&home), "0.0.9");
+    assert!(doc.get("replaced_bootstrapper").is_none(), "{doc:#}");
+    // Once allowed, --self downgrades the bootstrapper too.
+    let (doc, code) = boot.json(
+        &home,
+        &["upgrade", "--self", "--from", &from, "--allow-downgrade"],
+    );
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(
+        doc["changed"], false,
+        "the bundle was already 0.0.9: {doc:#}"
+    );
+    assert_eq!(
+        doc["replaced_bootstrapper"],
+        boot.path().canonicalize().unwrap().to_str().unwrap()
+    );
+    assert_eq!(boot.sha256(), release_binary_sha256(rel.path(), "0.0.9"));
 }
 
 #[test]
@@ -175,6 +252,8 @@ fn tampered_foreign_and_cut_off_releases_change_nothing() {
     );
 
     let before = home.snapshot();
+    let boot = Bootstrapper::copy();
+    let own = boot.sha256();
     for (path, expect) in [
         ("/tampered/", "checksum"),
         ("/foreign/", "target-missing"),
@@ -182,6 +261,16 @@ fn tampered_foreign_and_cut_off_releases_change_nothing() {
     ] {
         let (doc, code) = home.json(&["upgrade", "--from", &srv.url(path)]);
         assert_eq!(code, 1, "{path}: {doc:#}");
+        // The release's bootstrapper binary itself is intact, but the bundle is not (or
+        // missing): --self must not replace the bootstrapper either.
+        let (self_doc, self_code) =
+            boot.json(&home, &["upgrade", "--self", "--from", &srv.url(path)]);
+        assert_eq!(self_code, 1, "{path} --self: {self_doc:#}");
+        assert_eq!(
+            boot.sha256(),
+            own,
+            "{path}: --self replaced the bootstrapper"
+        );
         let text = doc["error"].to_string().to_lowercase();
         assert!(
             text.contains(expect),
@@ -213,7 +302,8 @@ fn tampered_foreign_and_cut_off_releases_change_nothing() {
         "--from",
         &srv.url("/cut/"),
     ]);
-    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(code, 2, "a usage error exits 2, like clap's own: {doc:#}");
+    assert_eq!(doc["error"]["code"], "usage");
     assert!(home.snapshot() == before);
 }
 
@@ -262,23 +352,17 @@ fn upgrade_self_replaces_the_bootstrapper_with_the_verified_binary() {
     let rel = release("0.2.0");
     let srv = Server::start();
     srv.serve_dir("/r", rel.path());
-    // A copy of the bootstrapper somewhere of its own, as a user would have downloaded it.
-    let dir = tempfile::tempdir().unwrap();
-    let boot = dir.path().join("llm-cli-gateway");
-    std::fs::copy(support::BIN, &boot).unwrap();
-    std::fs::write(dir.path().join("marker"), b"").unwrap();
-    let before = std::fs::metadata(&boot).unwrap();
-    let out = std::process::Command::new(&boot)
-        .args(["upgrade", "--self", "--json", "--from", &srv.url("/r/")])
-        .env("LLM_CLI_GATEWAY_HOME", home.path())
-        .env("CI", "true")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", support::stderr(&out));
-    let name = format!("llm-cli-gateway-0.2.0-{}", host_target());
-    let want = support::sha256_hex(&std::fs::read(rel.path().join(&name)).unwrap());
-    assert_eq!(support::sha256_hex(&std::fs::read(&boot).unwrap()), want);
-    let after = std::fs::metadata(&boot).unwrap();
+    let boot = Bootstrapper::copy();
+    std::fs::write(boot.dir.path().join("marker"), b"").unwrap();
+    let before = std::fs::metadata(boot.path()).unwrap();
+    let (doc, code) = boot.json(&home, &["upgrade", "--self", "--from", &srv.url("/r/")]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(boot.sha256(), release_binary_sha256(rel.path(), "0.2.0"));
+    assert_eq!(
+        doc["replaced_bootstrapper"],
+        boot.path().canonicalize().unwrap().to_str().unwrap()
+    );
+    let after = std::fs::metadata(boot.path()).unwrap();
     use std::os::unix::fs::MetadataExt;
     assert_ne!(
         before.ino(),
@@ -286,11 +370,15 @@ fn upgrade_self_replaces_the_bootstrapper_with_the_verified_binary() {
         "replaced by rename, not rewritten in place"
     );
     assert_eq!(after.mode() & 0o777, 0o755);
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+    let leftovers: Vec<_> = std::fs::read_dir(boot.dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .filter(|n| n.to_string_lossy().starts_with(".llm-cli-gateway"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     assert_eq!(healthz_version(&home), "0.2.0");
+    // Up to date, and the bootstrapper is the release's already: nothing to do.
+    let (doc, code) = boot.json(&home, &["upgrade", "--self", "--from", &srv.url("/r/")]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert!(doc.get("replaced_bootstrapper").is_none(), "{doc:#}");
 }
