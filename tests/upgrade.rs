@@ -70,6 +70,29 @@ fn release_binary_sha256(rel: &std::path::Path, version: &str) -> String {
     support::sha256_hex(&std::fs::read(rel.join(name)).unwrap())
 }
 
+/// A release whose gateway binary exits at once, so it never answers /healthz.
+fn unhealthy_release(version: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("fake-gateway");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho 'fake gateway: cannot start' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let rel = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(support::BIN)
+        .args(["pack-release", "--binary"])
+        .arg(&script)
+        .arg("--out")
+        .arg(rel.path())
+        .args(["--release-version", version])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    rel
+}
+
 fn bundle_name(version: &str) -> String {
     format!("llm-cli-gateway-bundle-{version}-{}.tar.gz", host_target())
 }
@@ -180,24 +203,7 @@ fn an_older_release_is_refused_unless_allowed() {
 fn an_unhealthy_new_version_is_rolled_back() {
     let home = Home::new();
     home.setup();
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("fake-gateway");
-    std::fs::write(
-        &script,
-        "#!/bin/sh\necho 'fake gateway: cannot start' >&2\nexit 1\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let rel = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(support::BIN)
-        .args(["pack-release", "--binary"])
-        .arg(&script)
-        .arg("--out")
-        .arg(rel.path())
-        .args(["--release-version", "0.9.0"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", support::stderr(&out));
+    let rel = unhealthy_release("0.9.0");
     let srv = Server::start();
     srv.serve_dir("/r", rel.path());
     let (doc, code) = home.json(&["upgrade", "--from", &srv.url("/r/")]);
@@ -307,9 +313,36 @@ fn tampered_foreign_and_cut_off_releases_change_nothing() {
     assert!(home.snapshot() == before);
 }
 
+/// `current` names an installed version with its bundle.json, and the receipt agrees.
+fn assert_consistent(home: &Home, what: &str) {
+    let link = std::fs::read_link(home.path().join("current")).unwrap();
+    assert!(
+        home.path().join(&link).join("bundle.json").is_file(),
+        "{what}: `current` dangles: {link:?}"
+    );
+    let (findings, code) = home.json(&["repair", "--dry-run"]);
+    assert_eq!(code, 0, "{what}: {findings:#}");
+    let kinds: Vec<&Value> = findings["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["kind"])
+        .collect();
+    assert!(
+        !kinds
+            .iter()
+            .any(|k| *k == "current-pointer" || *k == "file-hash"),
+        "{what}: the receipt disagrees with `current`: {findings:#}"
+    );
+}
+
 #[test]
 fn an_upgrade_cut_off_at_any_step_is_completed_by_the_next_run() {
-    for failpoint in ["install-before-switch", "upgrade-after-switch"] {
+    for failpoint in [
+        "install-before-switch",
+        "install-after-switch",
+        "upgrade-after-switch",
+    ] {
         let home = Home::new();
         home.setup();
         let rel = release("0.2.0");
@@ -326,7 +359,6 @@ fn an_upgrade_cut_off_at_any_step_is_completed_by_the_next_run() {
             !out.status.success(),
             "{failpoint}: the failpoint must abort"
         );
-        // Never a dangling `current`: it names an installed version with its bundle.json.
         let link = std::fs::read_link(home.path().join("current")).unwrap();
         assert!(
             home.path().join(&link).join("bundle.json").is_file(),
@@ -342,7 +374,69 @@ fn an_upgrade_cut_off_at_any_step_is_completed_by_the_next_run() {
         let (st, code) = home.json(&["status"]);
         assert_eq!(code, 0, "{failpoint}: {st:#}");
         assert_eq!(st["version"], "0.2.0");
+        assert_eq!(
+            st["previous_version"], CURRENT,
+            "{failpoint}: the receipt keeps the old version for rollback: {st:#}"
+        );
+        assert_consistent(&home, failpoint);
     }
+}
+
+#[test]
+fn a_rollback_cut_off_is_completed_by_repair() {
+    let home = Home::new();
+    home.setup();
+    let rel = unhealthy_release("0.9.0");
+    let srv = Server::start();
+    srv.serve_dir("/r", rel.path());
+    let from = srv.url("/r/");
+    let out = home
+        .cmd()
+        .args(["upgrade", "--from", &from])
+        .env("LLM_CLI_GATEWAY_FAILPOINT", "rollback-after-switch")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the failpoint must abort");
+    assert_eq!(
+        std::fs::read_link(home.path().join("current"))
+            .unwrap()
+            .to_str(),
+        Some(format!("versions/{CURRENT}").as_str()),
+        "the rollback had switched `current` back"
+    );
+    let (dry, code) = home.json(&["repair", "--dry-run"]);
+    assert_eq!(code, 0, "{dry:#}");
+    let kinds: Vec<&str> = dry["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"interrupted-upgrade"), "{dry:#}");
+    assert!(kinds.contains(&"gateway-down"), "{dry:#}");
+    let (doc, code) = home.json(&["repair"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(
+        healthz_version(&home),
+        CURRENT,
+        "repair finished the rollback"
+    );
+    let (st, _) = home.json(&["status"]);
+    assert_eq!(st["version"], CURRENT);
+    assert_eq!(st["previous_version"], "0.9.0");
+    assert_consistent(&home, "rollback-after-switch");
+    // And the same bad release is rolled back again, cleanly, by the next upgrade.
+    let (doc, code) = home.json(&["upgrade", "--from", &from]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("rolled back to {CURRENT}")),
+        "{doc:#}"
+    );
+    assert_eq!(healthz_version(&home), CURRENT);
+    assert_consistent(&home, "after a second rollback");
 }
 
 #[test]

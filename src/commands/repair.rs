@@ -84,6 +84,17 @@ pub async fn run(ctx: &Ctx, args: &RepairArgs) -> Result<Output> {
         }
     }
 
+    // An upgrade or rollback cut off between switching `current` and saving the receipt.
+    match install::reconcile_interrupted(paths, fix) {
+        Ok(Some(found)) => note("interrupted-upgrade", found.to_string(), Ok(())),
+        Ok(None) => {}
+        Err(e) => note(
+            "interrupted-upgrade",
+            "could not compare `current` with the receipt".into(),
+            Err(format!("{e:#}")),
+        ),
+    }
+
     // The installed version: `current` and the files' hashes.
     let receipt = Receipt::load(&paths.receipt_file())?;
     let Some(receipt) = receipt else {

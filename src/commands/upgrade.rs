@@ -41,6 +41,12 @@ pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Output> {
             )
         ));
     }
+    if !args.check {
+        let _lock = common::lock(ctx)?;
+        if let Some(found) = install::reconcile_interrupted(&ctx.paths, true)? {
+            ctx.printer.step(format!("Cleaned up: {found}"));
+        }
+    }
     // The bundle first: a refused, tampered or unhealthy release fails here and leaves the
     // bootstrapper alone.
     let mut output = upgrade_bundle(ctx, args, &config, &fetcher, &manifest, &manifest_url).await?;
