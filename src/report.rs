@@ -223,6 +223,9 @@ pub struct SetupReport {
     pub token_file: PathBuf,
     /// Service state after setup.
     pub service: ServiceState,
+    /// Why `--service-backend auto` (the default on a first setup) picked this backend.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend_reason: Option<String>,
     /// What to do next.
     pub next_steps: Vec<String>,
 }
