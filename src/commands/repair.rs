@@ -59,7 +59,8 @@ pub async fn run(ctx: &Ctx, args: &RepairArgs) -> Result<Output> {
         }
     }
     let token = paths.token_file();
-    if !token.exists() {
+    let token_missing = !token.exists();
+    if token_missing {
         note(
             "token-missing",
             format!(
@@ -161,17 +162,26 @@ pub async fn run(ctx: &Ctx, args: &RepairArgs) -> Result<Output> {
         }
     }
 
-    // A dead gateway.
+    // A dead gateway, or a live one holding the token that was just replaced (the token
+    // is read once, at start).
     let snap = service::Snapshot::take(paths, &config);
-    if snap.healthy().is_none() {
+    let restart = || {
+        // A stale definition was just rewritten; restart so the manager runs it.
+        let _ = service::stop(paths, &config);
+        service::start(paths, &config).map(|_| ())
+    };
+    if snap.healthy().is_some() && token_missing {
+        note(
+            "stale-token",
+            "the running gateway still expects the deleted token; restarting it onto the new one"
+                .into(),
+            act(&restart),
+        );
+    } else if snap.healthy().is_none() {
         note(
             "gateway-down",
             "the gateway is not answering /healthz".into(),
-            act(&|| {
-                // A stale definition was just rewritten; restart so the manager runs it.
-                let _ = service::stop(paths, &config);
-                service::start(paths, &config).map(|_| ())
-            }),
+            act(&restart),
         );
     }
 
