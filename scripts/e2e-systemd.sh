@@ -30,10 +30,18 @@ if [ ! -x "$ROOTFS/lib/systemd/systemd" ]; then
   mkdir -p "$CACHE"
   rm -rf "$ROOTFS.tmp"
   debootstrap --variant=minbase \
-    --include=systemd,systemd-sysv,dbus,libpam-systemd,curl,ca-certificates,procps \
+    --include=systemd,systemd-sysv,dbus,libpam-systemd,polkitd,curl,ca-certificates,procps \
     bookworm "$ROOTFS.tmp" >"$CACHE/debootstrap.log" 2>&1 \
     || { tail -20 "$CACHE/debootstrap.log" >&2; exit 1; }
   mv "$ROOTFS.tmp" "$ROOTFS"
+fi
+# polkitd lets a normal user enable linger for themselves (`loginctl enable-linger`, as on
+# any desktop install); caches built before it was in the list get it added once.
+if [ ! -x "$ROOTFS/usr/lib/polkit-1/polkitd" ]; then
+  echo "==> adding polkitd to the cached root file system"
+  systemd-nspawn -D "$ROOTFS" --register=no --keep-unit --quiet -- sh -c \
+    'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends polkitd && apt-get clean' \
+    >"$CACHE/polkitd.log" 2>&1 || { tail -20 "$CACHE/polkitd.log" >&2; exit 1; }
 fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/llm-cli-gateway-e2e.XXXXXX")"

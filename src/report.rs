@@ -223,6 +223,9 @@ pub struct SetupReport {
     pub token_file: PathBuf,
     /// Service state after setup.
     pub service: ServiceState,
+    /// Why `--service-backend auto` (the default on a first setup) picked this backend.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend_reason: Option<String>,
     /// What to do next.
     pub next_steps: Vec<String>,
 }
@@ -282,6 +285,11 @@ pub struct UpgradeReport {
     pub source: String,
     /// Whether the running gateway was restarted onto the new version.
     pub restarted: bool,
+    /// `--self`: the bootstrapper file replaced with the release's verified binary (only
+    /// after the bundle upgrade succeeded, and only by a newer release unless
+    /// `--allow-downgrade`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced_bootstrapper: Option<String>,
 }
 
 /// `install-bundle`'s report.

@@ -356,6 +356,25 @@ fn identical_requests_share_one_run_across_clients() {
         models,
         vec![json!("devstral-large"), json!("devstral-small")]
     );
+    // Same argv and env, only the working directory differs: the CLI would read other
+    // files, so it is another run.
+    let (here, there) = (tmp_cwd(), tmp_cwd());
+    let in_dir = |dir: &tempfile::TempDir| json!({"prompt": "review this repo", "cwd": dir.path().to_str().unwrap()});
+    let a = c.ok("codex_request", in_dir(&here));
+    let b = c.ok("codex_request", in_dir(&there));
+    assert_ne!(a["jobId"], b["jobId"], "{a:#}\n{b:#}");
+    assert_eq!(b["deduped"], false);
+    let again = c.ok("codex_request", in_dir(&here));
+    assert_eq!(
+        again["jobId"], a["jobId"],
+        "same cwd again is the same request"
+    );
+    let cwds: Vec<Value> = invocations_of(&g, "codex")[2..]
+        .iter()
+        .map(|i| i["cwd"].clone())
+        .collect();
+    let canonical = |d: &tempfile::TempDir| json!(d.path().canonicalize().unwrap());
+    assert_eq!(cwds, vec![canonical(&here), canonical(&there)]);
 }
 
 #[test]
@@ -598,7 +617,9 @@ fn a_silent_cli_is_killed_by_the_idle_timeout() {
 
 #[test]
 fn cancel_kills_the_whole_process_group() {
-    let g = TestGateway::start(&[("STANDIN_GROK_MODE", "hang")]);
+    // STANDIN_CHILD: the stand-in leaves a `sleep 600` in its group, which only a kill of
+    // the whole group ends.
+    let g = TestGateway::start(&[("STANDIN_GROK_MODE", "hang"), ("STANDIN_CHILD", "1")]);
     let mut c = g.client();
     let started = c.ok("grok_request_async", json!({"prompt": "forever"}));
     let id = started["jobId"].as_str().unwrap();
@@ -606,12 +627,29 @@ fn cancel_kills_the_whole_process_group() {
         &g, "grok"
     )
     .is_empty()));
-    let pid = invocations_of(&g, "grok")[0]["pid"].as_u64().unwrap() as u32;
+    let inv = &invocations_of(&g, "grok")[0];
+    let pid = inv["pid"].as_u64().unwrap() as u32;
+    let grandchild = inv["child_pid"]
+        .as_u64()
+        .expect("STANDIN_CHILD logs child_pid") as u32;
     assert!(pid_alive(pid));
+    assert!(pid_alive(grandchild));
     let r = c.ok("llm_job_cancel", json!({"jobId": id}));
     assert_eq!(r["canceled"], true);
     assert_eq!(r["status"], "canceled");
     assert!(eventually(Duration::from_secs(5), || !pid_alive(pid)));
+    let grandchild_gone = eventually(Duration::from_secs(5), || !pid_alive(grandchild));
+    if !grandchild_gone {
+        // Leave nothing behind even when the assertion below fails.
+        // SAFETY: sends a signal to the pid the stand-in just logged.
+        unsafe {
+            libc::kill(grandchild as i32, libc::SIGKILL);
+        }
+    }
+    assert!(
+        grandchild_gone,
+        "the grandchild {grandchild} outlived the cancel"
+    );
     let s = c.ok("llm_job_status", json!({"jobId": id}));
     assert_eq!(s["status"], "canceled");
 }

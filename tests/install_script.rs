@@ -116,15 +116,7 @@ fn refuses_bad_hashes_missing_hashers_unknown_versions_and_runs_nothing_when_cut
     assert!(stderr(&out).contains("no binary for"), "{}", stderr(&out));
 
     // A PATH with the tools the script needs but no sha256sum/shasum.
-    let tools = tempfile::tempdir().unwrap();
-    for t in [
-        "sh", "curl", "uname", "mktemp", "grep", "head", "cut", "tr", "rm", "mkdir", "chmod", "cp",
-        "mv", "sed", "cat",
-    ] {
-        if let Ok(p) = which(t) {
-            std::os::unix::fs::symlink(p, tools.path().join(t)).unwrap();
-        }
-    }
+    let tools = tools_without_hashers();
     let out = run(
         &script(),
         &srv.url("/good/"),
@@ -163,6 +155,158 @@ fn refuses_bad_hashes_missing_hashers_unknown_versions_and_runs_nothing_when_cut
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(installed.exists());
+}
+
+/// A directory to use as the whole PATH: the tools install.sh needs, but neither
+/// sha256sum nor shasum.
+fn tools_without_hashers() -> tempfile::TempDir {
+    let tools = tempfile::tempdir().unwrap();
+    for t in [
+        "sh", "curl", "uname", "mktemp", "grep", "head", "cut", "tr", "rm", "mkdir", "chmod", "cp",
+        "mv", "sed", "cat",
+    ] {
+        if let Ok(p) = which(t) {
+            std::os::unix::fs::symlink(p, tools.path().join(t)).unwrap();
+        }
+    }
+    tools
+}
+
+#[test]
+fn verifies_with_shasum_when_sha256sum_is_missing() {
+    let home = Home::new();
+    let rel = tempfile::tempdir().unwrap();
+    pack_release(rel.path(), "0.7.0", None);
+    let srv = Server::start();
+    srv.serve_dir("/good", rel.path());
+    let tools = tools_without_hashers();
+    // `shasum -a 256 FILE` as macOS has it, here a shim over sha256sum that leaves a trace.
+    let used = home.path().join("shasum-was-used");
+    let shim = tools.path().join("shasum");
+    std::fs::write(
+        &shim,
+        format!(
+            "#!/bin/sh\n[ \"$1 $2\" = \"-a 256\" ] || {{ echo \"shim: want -a 256, got $*\" >&2; exit 2; }}\nshift 2\n: > '{}'\nexec '{}' \"$@\"\n",
+            used.display(),
+            which("sha256sum").unwrap().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let dir = home.path().join("bin");
+    let out = run(
+        &script(),
+        &srv.url("/good/"),
+        &dir,
+        &["--no-setup"],
+        Some(tools.path().to_str().unwrap()),
+        &home,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(used.exists(), "shasum was not used: {}", stderr(&out));
+    assert!(stderr(&out).contains("verified sha256"), "{}", stderr(&out));
+    assert!(dir.join("llm-cli-gateway").exists());
+
+    // The same shim refuses a tampered binary as sha256sum would.
+    let name = format!("llm-cli-gateway-0.7.0-{}", host_target());
+    let bad = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(rel.path()).unwrap() {
+        let e = entry.unwrap();
+        std::fs::copy(e.path(), bad.path().join(e.file_name())).unwrap();
+    }
+    std::fs::write(bad.path().join(&name), b"not the binary").unwrap();
+    srv.serve_dir("/bad", bad.path());
+    let dir = home.path().join("bin2");
+    let out = run(
+        &script(),
+        &srv.url("/bad/"),
+        &dir,
+        &["--no-setup"],
+        Some(tools.path().to_str().unwrap()),
+        &home,
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("checksum mismatch"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.join("llm-cli-gateway").exists());
+}
+
+/// HTTPS_PROXY: with an https:// download URL the script's curl must ask the proxy to
+/// CONNECT, not go direct. A one-shot proxy on 127.0.0.1 records the request and refuses
+/// it, so nothing leaves the machine and the script fails saying what it could not fetch.
+#[test]
+fn https_proxy_is_honoured() {
+    use std::io::{BufRead, Write};
+    let home = Home::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    // One non-blocking attempt: None while nothing has connected, so a script that goes
+    // direct fails the test at the deadline instead of hanging it.
+    let accept = move || {
+        let (conn, _) = listener.accept().ok()?;
+        conn.set_nonblocking(false).unwrap();
+        conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut reader = std::io::BufReader::new(conn.try_clone().unwrap());
+        let mut first = String::new();
+        reader.read_line(&mut first).unwrap();
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 2 {
+            line.clear();
+        }
+        let _ = (&conn).write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+        Some(first)
+    };
+    let dir = home.path().join("bin");
+    let mut c = Command::new("sh");
+    c.arg(script())
+        .arg("--no-setup")
+        .env(
+            "LLM_CLI_GATEWAY_DOWNLOAD_URL",
+            "https://releases.example.invalid/v1/",
+        )
+        .env("LLM_CLI_GATEWAY_INSTALL_DIR", &dir)
+        .env("HOME", home.path())
+        .env("HTTPS_PROXY", &proxy);
+    for v in [
+        "https_proxy",
+        "http_proxy",
+        "HTTP_PROXY",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        c.env_remove(v);
+    }
+    let child = c
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // curl waits for the proxy's answer, so answer first (polling, with a deadline).
+    let mut request = None;
+    support::eventually(std::time::Duration::from_secs(30), || {
+        request = accept();
+        request.is_some()
+    });
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        request.unwrap_or_default().trim_end(),
+        "CONNECT releases.example.invalid:443 HTTP/1.1",
+        "the download did not go through HTTPS_PROXY"
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("could not download https://releases.example.invalid/v1/SHA256SUMS"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.join("llm-cli-gateway").exists());
 }
 
 fn which(tool: &str) -> Result<PathBuf, ()> {

@@ -616,3 +616,67 @@ fn stop_escalates_to_sigkill_when_sigterm_is_ignored() {
         Some(9)
     );
 }
+
+/// Every other test pins the process backend; this one lets `auto` choose, as a first
+/// setup does. Here (a container, as in CI) systemd is not running, so `auto` must fall
+/// back to the process backend, record it, and say why.
+#[test]
+fn auto_backend_falls_back_to_process_without_a_working_systemd_and_says_why() {
+    if std::path::Path::new("/run/systemd/system").is_dir() {
+        // With a running systemd, `auto` would install a real unit on this machine; the
+        // systemd path is covered by scripts/e2e-systemd.sh instead.
+        eprintln!("skipped: systemd runs here, so auto would not fall back");
+        return;
+    }
+    let home = Home::new();
+    let port = home.port.to_string();
+    let out = home
+        .cmd()
+        .env_remove("LLM_CLI_GATEWAY_SERVICE_BACKEND")
+        .args(["setup", "--yes", "--json", "--port", &port])
+        .output()
+        .unwrap();
+    let doc = support::parse_one_document(&out);
+    assert_eq!(out.status.code(), Some(0), "{doc:#}");
+    assert_eq!(doc["service"]["backend"], "process", "{doc:#}");
+    let why = doc["backend_reason"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("systemd is not running") && why.contains("/run/systemd/system"),
+        "setup must say why it fell back: {doc:#}"
+    );
+    let config = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+    assert!(config.contains("service_backend = \"process\""), "{config}");
+    let (st, code) = home.json(&["status"]);
+    assert_eq!(code, 0, "{st:#}");
+    assert_eq!(st["service"]["backend"], "process", "{st:#}");
+    // A re-run keeps the recorded choice and does not re-explain it.
+    let again = home
+        .cmd()
+        .env_remove("LLM_CLI_GATEWAY_SERVICE_BACKEND")
+        .args(["setup", "--yes", "--json", "--port", &port])
+        .output()
+        .unwrap();
+    let again = support::parse_one_document(&again);
+    assert_eq!(again["service"]["backend"], "process");
+    assert!(again.get("backend_reason").is_none(), "{again:#}");
+    // Human output says it too.
+    let human = home
+        .cmd()
+        .env_remove("LLM_CLI_GATEWAY_SERVICE_BACKEND")
+        .args([
+            "setup",
+            "--yes",
+            "--service-backend",
+            "auto",
+            "--port",
+            &port,
+        ])
+        .output()
+        .unwrap();
+    assert!(human.status.success(), "{}", stderr(&human));
+    assert!(
+        stdout(&human).contains("Service backend process: systemd is not running"),
+        "{}",
+        stdout(&human)
+    );
+}

@@ -21,6 +21,78 @@ fn release(version: &str) -> tempfile::TempDir {
     dir
 }
 
+/// A copy of the bootstrapper in a directory of its own, as a user would have downloaded
+/// it, for `upgrade --self` to replace (or not).
+struct Bootstrapper {
+    dir: tempfile::TempDir,
+}
+
+impl Bootstrapper {
+    /// The copy gets a trailing comment (harmless after an ELF image) so that its bytes
+    /// differ from the release's binary, which `pack-release` copies from the same build:
+    /// a replacement always shows in the hash.
+    fn copy() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = std::fs::read(support::BIN).unwrap();
+        bytes.extend_from_slice(b"\n# the user's bootstrapper\n");
+        let path = dir.path().join("llm-cli-gateway");
+        std::fs::write(&path, bytes).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        Self { dir }
+    }
+
+    fn path(&self) -> std::path::PathBuf {
+        self.dir.path().join("llm-cli-gateway")
+    }
+
+    fn sha256(&self) -> String {
+        support::sha256_hex(&std::fs::read(self.path()).unwrap())
+    }
+
+    fn json(&self, home: &Home, args: &[&str]) -> (Value, i32) {
+        let out = home
+            .cmd_of(&self.path())
+            .args(args)
+            .arg("--json")
+            .output()
+            .unwrap();
+        (
+            support::parse_one_document(&out),
+            out.status.code().unwrap_or(-1),
+        )
+    }
+}
+
+/// The SHA-256 of the release's bootstrapper binary for this machine.
+fn release_binary_sha256(rel: &std::path::Path, version: &str) -> String {
+    let name = format!("llm-cli-gateway-{version}-{}", host_target());
+    support::sha256_hex(&std::fs::read(rel.join(name)).unwrap())
+}
+
+/// A release whose gateway binary exits at once, so it never answers /healthz.
+fn unhealthy_release(version: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("fake-gateway");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho 'fake gateway: cannot start' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let rel = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(support::BIN)
+        .args(["pack-release", "--binary"])
+        .arg(&script)
+        .arg("--out")
+        .arg(rel.path())
+        .args(["--release-version", version])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    rel
+}
+
 fn bundle_name(version: &str) -> String {
     format!("llm-cli-gateway-bundle-{version}-{}.tar.gz", host_target())
 }
@@ -94,33 +166,44 @@ fn an_older_release_is_refused_unless_allowed() {
         "{doc:#}"
     );
     assert!(home.snapshot() == before);
+    // --self must not swap in the older bootstrapper either.
+    let boot = Bootstrapper::copy();
+    let own = boot.sha256();
+    let (doc, code) = boot.json(&home, &["upgrade", "--self", "--from", &from]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(doc["error"]["code"], "downgrade-refused");
+    assert_eq!(
+        boot.sha256(),
+        own,
+        "a refused release replaced the bootstrapper"
+    );
+    assert!(home.snapshot() == before);
     let (doc, code) = home.json(&["upgrade", "--from", &from, "--allow-downgrade"]);
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(healthz_version(&home), "0.0.9");
+    assert!(doc.get("replaced_bootstrapper").is_none(), "{doc:#}");
+    // Once allowed, --self downgrades the bootstrapper too.
+    let (doc, code) = boot.json(
+        &home,
+        &["upgrade", "--self", "--from", &from, "--allow-downgrade"],
+    );
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(
+        doc["changed"], false,
+        "the bundle was already 0.0.9: {doc:#}"
+    );
+    assert_eq!(
+        doc["replaced_bootstrapper"],
+        boot.path().canonicalize().unwrap().to_str().unwrap()
+    );
+    assert_eq!(boot.sha256(), release_binary_sha256(rel.path(), "0.0.9"));
 }
 
 #[test]
 fn an_unhealthy_new_version_is_rolled_back() {
     let home = Home::new();
     home.setup();
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("fake-gateway");
-    std::fs::write(
-        &script,
-        "#!/bin/sh\necho 'fake gateway: cannot start' >&2\nexit 1\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let rel = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(support::BIN)
-        .args(["pack-release", "--binary"])
-        .arg(&script)
-        .arg("--out")
-        .arg(rel.path())
-        .args(["--release-version", "0.9.0"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", support::stderr(&out));
+    let rel = unhealthy_release("0.9.0");
     let srv = Server::start();
     srv.serve_dir("/r", rel.path());
     let (doc, code) = home.json(&["upgrade", "--from", &srv.url("/r/")]);
@@ -175,6 +258,8 @@ fn tampered_foreign_and_cut_off_releases_change_nothing() {
     );
 
     let before = home.snapshot();
+    let boot = Bootstrapper::copy();
+    let own = boot.sha256();
     for (path, expect) in [
         ("/tampered/", "checksum"),
         ("/foreign/", "target-missing"),
@@ -182,6 +267,16 @@ fn tampered_foreign_and_cut_off_releases_change_nothing() {
     ] {
         let (doc, code) = home.json(&["upgrade", "--from", &srv.url(path)]);
         assert_eq!(code, 1, "{path}: {doc:#}");
+        // The release's bootstrapper binary itself is intact, but the bundle is not (or
+        // missing): --self must not replace the bootstrapper either.
+        let (self_doc, self_code) =
+            boot.json(&home, &["upgrade", "--self", "--from", &srv.url(path)]);
+        assert_eq!(self_code, 1, "{path} --self: {self_doc:#}");
+        assert_eq!(
+            boot.sha256(),
+            own,
+            "{path}: --self replaced the bootstrapper"
+        );
         let text = doc["error"].to_string().to_lowercase();
         assert!(
             text.contains(expect),
@@ -218,9 +313,36 @@ fn tampered_foreign_and_cut_off_releases_change_nothing() {
     assert!(home.snapshot() == before);
 }
 
+/// `current` names an installed version with its bundle.json, and the receipt agrees.
+fn assert_consistent(home: &Home, what: &str) {
+    let link = std::fs::read_link(home.path().join("current")).unwrap();
+    assert!(
+        home.path().join(&link).join("bundle.json").is_file(),
+        "{what}: `current` dangles: {link:?}"
+    );
+    let (findings, code) = home.json(&["repair", "--dry-run"]);
+    assert_eq!(code, 0, "{what}: {findings:#}");
+    let kinds: Vec<&Value> = findings["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["kind"])
+        .collect();
+    assert!(
+        !kinds
+            .iter()
+            .any(|k| *k == "current-pointer" || *k == "file-hash"),
+        "{what}: the receipt disagrees with `current`: {findings:#}"
+    );
+}
+
 #[test]
 fn an_upgrade_cut_off_at_any_step_is_completed_by_the_next_run() {
-    for failpoint in ["install-before-switch", "upgrade-after-switch"] {
+    for failpoint in [
+        "install-before-switch",
+        "install-after-switch",
+        "upgrade-after-switch",
+    ] {
         let home = Home::new();
         home.setup();
         let rel = release("0.2.0");
@@ -237,7 +359,6 @@ fn an_upgrade_cut_off_at_any_step_is_completed_by_the_next_run() {
             !out.status.success(),
             "{failpoint}: the failpoint must abort"
         );
-        // Never a dangling `current`: it names an installed version with its bundle.json.
         let link = std::fs::read_link(home.path().join("current")).unwrap();
         assert!(
             home.path().join(&link).join("bundle.json").is_file(),
@@ -253,7 +374,69 @@ fn an_upgrade_cut_off_at_any_step_is_completed_by_the_next_run() {
         let (st, code) = home.json(&["status"]);
         assert_eq!(code, 0, "{failpoint}: {st:#}");
         assert_eq!(st["version"], "0.2.0");
+        assert_eq!(
+            st["previous_version"], CURRENT,
+            "{failpoint}: the receipt keeps the old version for rollback: {st:#}"
+        );
+        assert_consistent(&home, failpoint);
     }
+}
+
+#[test]
+fn a_rollback_cut_off_is_completed_by_repair() {
+    let home = Home::new();
+    home.setup();
+    let rel = unhealthy_release("0.9.0");
+    let srv = Server::start();
+    srv.serve_dir("/r", rel.path());
+    let from = srv.url("/r/");
+    let out = home
+        .cmd()
+        .args(["upgrade", "--from", &from])
+        .env("LLM_CLI_GATEWAY_FAILPOINT", "rollback-after-switch")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the failpoint must abort");
+    assert_eq!(
+        std::fs::read_link(home.path().join("current"))
+            .unwrap()
+            .to_str(),
+        Some(format!("versions/{CURRENT}").as_str()),
+        "the rollback had switched `current` back"
+    );
+    let (dry, code) = home.json(&["repair", "--dry-run"]);
+    assert_eq!(code, 0, "{dry:#}");
+    let kinds: Vec<&str> = dry["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"interrupted-upgrade"), "{dry:#}");
+    assert!(kinds.contains(&"gateway-down"), "{dry:#}");
+    let (doc, code) = home.json(&["repair"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(
+        healthz_version(&home),
+        CURRENT,
+        "repair finished the rollback"
+    );
+    let (st, _) = home.json(&["status"]);
+    assert_eq!(st["version"], CURRENT);
+    assert_eq!(st["previous_version"], "0.9.0");
+    assert_consistent(&home, "rollback-after-switch");
+    // And the same bad release is rolled back again, cleanly, by the next upgrade.
+    let (doc, code) = home.json(&["upgrade", "--from", &from]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("rolled back to {CURRENT}")),
+        "{doc:#}"
+    );
+    assert_eq!(healthz_version(&home), CURRENT);
+    assert_consistent(&home, "after a second rollback");
 }
 
 #[test]
@@ -263,23 +446,17 @@ fn upgrade_self_replaces_the_bootstrapper_with_the_verified_binary() {
     let rel = release("0.2.0");
     let srv = Server::start();
     srv.serve_dir("/r", rel.path());
-    // A copy of the bootstrapper somewhere of its own, as a user would have downloaded it.
-    let dir = tempfile::tempdir().unwrap();
-    let boot = dir.path().join("llm-cli-gateway");
-    std::fs::copy(support::BIN, &boot).unwrap();
-    std::fs::write(dir.path().join("marker"), b"").unwrap();
-    let before = std::fs::metadata(&boot).unwrap();
-    let out = std::process::Command::new(&boot)
-        .args(["upgrade", "--self", "--json", "--from", &srv.url("/r/")])
-        .env("LLM_CLI_GATEWAY_HOME", home.path())
-        .env("CI", "true")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", support::stderr(&out));
-    let name = format!("llm-cli-gateway-0.2.0-{}", host_target());
-    let want = support::sha256_hex(&std::fs::read(rel.path().join(&name)).unwrap());
-    assert_eq!(support::sha256_hex(&std::fs::read(&boot).unwrap()), want);
-    let after = std::fs::metadata(&boot).unwrap();
+    let boot = Bootstrapper::copy();
+    std::fs::write(boot.dir.path().join("marker"), b"").unwrap();
+    let before = std::fs::metadata(boot.path()).unwrap();
+    let (doc, code) = boot.json(&home, &["upgrade", "--self", "--from", &srv.url("/r/")]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(boot.sha256(), release_binary_sha256(rel.path(), "0.2.0"));
+    assert_eq!(
+        doc["replaced_bootstrapper"],
+        boot.path().canonicalize().unwrap().to_str().unwrap()
+    );
+    let after = std::fs::metadata(boot.path()).unwrap();
     use std::os::unix::fs::MetadataExt;
     assert_ne!(
         before.ino(),
@@ -287,11 +464,15 @@ fn upgrade_self_replaces_the_bootstrapper_with_the_verified_binary() {
         "replaced by rename, not rewritten in place"
     );
     assert_eq!(after.mode() & 0o777, 0o755);
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+    let leftovers: Vec<_> = std::fs::read_dir(boot.dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .filter(|n| n.to_string_lossy().starts_with(".llm-cli-gateway"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     assert_eq!(healthz_version(&home), "0.2.0");
+    // Up to date, and the bootstrapper is the release's already: nothing to do.
+    let (doc, code) = boot.json(&home, &["upgrade", "--self", "--from", &srv.url("/r/")]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert!(doc.get("replaced_bootstrapper").is_none(), "{doc:#}");
 }

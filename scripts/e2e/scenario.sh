@@ -16,6 +16,8 @@ healthz() { curl -sf -m 2 "http://127.0.0.1:${1:-4100}/healthz"; }
 until_ok() { local d=$1; shift; local end=$(( $(date +%s) + d )); while [ "$(date +%s)" -le "$end" ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
 main_pid() { systemctl show -p MainPID --value llm-cli-gateway; }
 version_is() { healthz "${2:-4100}" | grep -q "\"version\":\"$1\""; }
+# systemd has read the unit file as it is on disk (no pending daemon-reload).
+reloaded() { [ "$(systemctl "$@" show -p NeedDaemonReload --value llm-cli-gateway)" = no ] || fail "${WHEN:-}: NeedDaemonReload is not no: $(systemctl "$@" show -p NeedDaemonReload llm-cli-gateway)"; }
 
 # One MCP tool call over streamable HTTP with curl: initialize, initialized, tools/call.
 mcp_call() {
@@ -44,6 +46,18 @@ if [ "$phase" = 1 ]; then
   healthz >/dev/null || fail "healthz"
   $G status --json >/e2e/status.json || fail "status: $(cat /e2e/status.json)"
   grep -q '"active": "active"' /e2e/status.json || fail "status lacks the manager view: $(cat /e2e/status.json)"
+  for field in '"enabled": "enabled"' '"main_pid": [1-9][0-9]*' '"restarts": [0-9]+' '"log": "[^"]+"'; do
+    grep -Eq "$field" /e2e/status.json || fail "status lacks $field: $(cat /e2e/status.json)"
+  done
+  WHEN="after setup" reloaded
+
+  log "stop and start through the CLI"
+  $G stop --json >/e2e/stop.json || fail "stop: $(cat /e2e/stop.json)"
+  [ "$(systemctl is-active llm-cli-gateway)" != active ] || fail "unit still active after stop"
+  healthz >/dev/null && fail "gateway still answering after stop"
+  $G start --json >/e2e/start.json || fail "start: $(cat /e2e/start.json)"
+  [ "$(systemctl is-active llm-cli-gateway)" = active ] || fail "unit not active after start"
+  healthz >/dev/null || fail "healthz after start"
 
   log "kill -9 of the gateway: systemd restarts it"
   old=$(main_pid); kill -9 "$old"
@@ -90,6 +104,20 @@ if [ "$phase" = 1 ]; then
   grep -q tampered "$DATA/versions/0.2.0/status.schema.json" && fail "repair left the tampered file"
   [ "$(systemctl is-enabled llm-cli-gateway)" = enabled ] || fail "unit not enabled after repair"
   until_ok 15 version_is 0.2.0 || fail "not healthy after repair"
+  WHEN="after repair" reloaded
+
+  log "repair: a stale unit (edited on disk)"
+  sed -i 's/^Restart=.*/Restart=no/' $UNIT; grep -q '^Restart=no' $UNIT || fail "test is void: the unit has no Restart= line"
+  systemctl daemon-reload
+  $G repair --dry-run --json >/e2e/repair-stale-dry.json
+  grep -q '"service-definition"' /e2e/repair-stale-dry.json || fail "dry run missed the stale unit: $(cat /e2e/repair-stale-dry.json)"
+  grep -q '^Restart=no' $UNIT || fail "dry run changed the unit"
+  $G repair --json >/e2e/repair-stale.json || fail "repair: $(cat /e2e/repair-stale.json)"
+  grep -q '"service-definition"' /e2e/repair-stale.json || fail "repair missed the stale unit: $(cat /e2e/repair-stale.json)"
+  grep -q '^Restart=no' $UNIT && fail "repair left the stale unit"
+  [ "$(systemctl show -p Restart --value llm-cli-gateway)" != no ] || fail "systemd still runs the stale unit"
+  WHEN="after repairing a stale unit" reloaded
+  until_ok 15 version_is 0.2.0 || fail "not healthy after repairing the stale unit"
 
   echo 2 >/e2e/phase
   log "phase 1 done; rebooting"
@@ -100,12 +128,13 @@ log "after reboot: the enabled unit came back"
 until_ok 30 version_is 0.2.0 || fail "gateway not back after reboot"
 [ "$(systemctl is-enabled llm-cli-gateway)" = enabled ] || fail "not enabled after reboot"
 
-log "user level with linger"
+log "user level: setup enables linger itself"
 useradd -m alice
-loginctl enable-linger alice
 A=$(id -u alice)
-# Without dbus-user-session there is no user bus; systemctl --user uses the manager's
-# private socket.
+[ -e /var/lib/systemd/linger/alice ] && fail "test is void: alice already lingers"
+# What a login does (pam_systemd): start alice's user manager. Without dbus-user-session
+# there is no user bus; systemctl --user uses the manager's private socket.
+systemctl start "user@$A.service"
 until_ok 30 test -S "/run/user/$A/systemd/private" || fail "alice's user manager did not start"
 as_alice() { runuser -u alice -- env HOME=/home/alice USER=alice XDG_RUNTIME_DIR="/run/user/$A" PATH=/opt/fakecli/bin:/usr/local/bin:/usr/bin:/bin "$@"; }
 log "a service manager that refuses (permission denied) says so and points at the process backend"
@@ -119,6 +148,9 @@ as_alice $G setup --yes --port 4200 --json >/e2e/alice-setup.json || fail "alice
 grep -q '"backend": "systemd-user"' /e2e/alice-setup.json || fail "alice backend: $(cat /e2e/alice-setup.json)"
 [ "$(as_alice systemctl --user is-active llm-cli-gateway)" = active ] || fail "alice unit not active"
 [ "$(as_alice systemctl --user is-enabled llm-cli-gateway)" = enabled ] || fail "alice unit not enabled"
+[ -e /var/lib/systemd/linger/alice ] || fail "setup did not enable linger for alice: $(cat /e2e/alice-setup.json)"
+grep -q 'enabled linger' /e2e/alice-setup.json || fail "setup did not say it enabled linger: $(cat /e2e/alice-setup.json)"
+[ "$(as_alice systemctl --user show -p NeedDaemonReload --value llm-cli-gateway)" = no ] || fail "alice's unit needs a daemon-reload after setup"
 healthz 4200 >/dev/null || fail "alice healthz"
 as_alice $G uninstall --yes --json >/e2e/alice-uninstall.json || fail "alice uninstall: $(cat /e2e/alice-uninstall.json)"
 [ -e /home/alice/.config/systemd/user/llm-cli-gateway.service ] && fail "alice unit left behind"

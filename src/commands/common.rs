@@ -198,6 +198,7 @@ pub fn restart_onto_current_checked(
             ctx.printer
                 .warn(format!("the new version did not start; restoring {prev}"));
             crate::release::install::switch_current(&ctx.paths, prev)?;
+            crate::runtime::failpoint::hit("rollback-after-switch");
             if let Some(mut receipt) =
                 crate::runtime::receipt::Receipt::load(&ctx.paths.receipt_file())?
                 && receipt.swap_previous()

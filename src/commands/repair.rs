@@ -59,7 +59,8 @@ pub async fn run(ctx: &Ctx, args: &RepairArgs) -> Result<Output> {
         }
     }
     let token = paths.token_file();
-    if !token.exists() {
+    let token_missing = !token.exists();
+    if token_missing {
         note(
             "token-missing",
             format!(
@@ -82,6 +83,17 @@ pub async fn run(ctx: &Ctx, args: &RepairArgs) -> Result<Output> {
                 act(&|| Ok(fsutil::set_mode(&file, 0o600)?)),
             );
         }
+    }
+
+    // An upgrade or rollback cut off between switching `current` and saving the receipt.
+    match install::reconcile_interrupted(paths, fix) {
+        Ok(Some(found)) => note("interrupted-upgrade", found.to_string(), Ok(())),
+        Ok(None) => {}
+        Err(e) => note(
+            "interrupted-upgrade",
+            "could not compare `current` with the receipt".into(),
+            Err(format!("{e:#}")),
+        ),
     }
 
     // The installed version: `current` and the files' hashes.
@@ -150,17 +162,26 @@ pub async fn run(ctx: &Ctx, args: &RepairArgs) -> Result<Output> {
         }
     }
 
-    // A dead gateway.
+    // A dead gateway, or a live one holding the token that was just replaced (the token
+    // is read once, at start).
     let snap = service::Snapshot::take(paths, &config);
-    if snap.healthy().is_none() {
+    let restart = || {
+        // A stale definition was just rewritten; restart so the manager runs it.
+        let _ = service::stop(paths, &config);
+        service::start(paths, &config).map(|_| ())
+    };
+    if snap.healthy().is_some() && token_missing {
+        note(
+            "stale-token",
+            "the running gateway still expects the deleted token; restarting it onto the new one"
+                .into(),
+            act(&restart),
+        );
+    } else if snap.healthy().is_none() {
         note(
             "gateway-down",
             "the gateway is not answering /healthz".into(),
-            act(&|| {
-                // A stale definition was just rewritten; restart so the manager runs it.
-                let _ = service::stop(paths, &config);
-                service::start(paths, &config).map(|_| ())
-            }),
+            act(&restart),
         );
     }
 

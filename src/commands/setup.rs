@@ -22,12 +22,16 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
     let existing = Config::load(&paths.config_file())?;
     let mut config = existing.clone().unwrap_or_default();
     common::apply_endpoint(&args.endpoint, &mut config)?;
-    let backend = match (&args.service_backend, &existing) {
-        (Some(choice), _) => {
-            Backend::choose(choice, args.system).map_err(|e| crate::error::coded("usage", e))?
+    let (backend, backend_reason) = match (args.service_backend.as_deref(), &existing) {
+        (Some("auto"), _) | (None, None) => {
+            let d = service::backend::detect(args.system);
+            (d.backend, Some(d.reason))
         }
-        (None, Some(e)) => service::backend_of(e),
-        (None, None) => service::backend::detect(args.system),
+        (Some(choice), _) => (
+            Backend::choose(choice, args.system).map_err(|e| crate::error::coded("usage", e))?,
+            None,
+        ),
+        (None, Some(e)) => (service::backend_of(e), None),
     };
     let old_backend = existing.as_ref().map(service::backend_of);
     config.service_backend = backend.name().to_string();
@@ -176,6 +180,9 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
     } else {
         human.push_str("Already set up; nothing to change.\n");
     }
+    if let Some(why) = &backend_reason {
+        human.push_str(&format!("Service backend {}: {why}\n", backend.name()));
+    }
     human.push_str(&format!(
         "\nllm-cli-gateway {} is {} at {}\nToken: {} (0600; never printed unless you ask with --show-token)\n\nConnect a client:\n  {}\nCheck on it:\n  {}\n",
         receipt.active.version,
@@ -197,6 +204,7 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
             endpoint: endpoint(&config),
             token_file: paths.token_file(),
             service: service_state,
+            backend_reason,
             next_steps,
         }),
         human,

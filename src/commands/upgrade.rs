@@ -41,18 +41,76 @@ pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Output> {
             )
         ));
     }
-    let replaced_self = if args.self_update && !args.check {
-        replace_self(&fetcher, &manifest, &manifest_url).await?
-    } else {
-        None
-    };
-    if let Some(path) = &replaced_self {
-        ctx.printer.step(format!(
-            "Replaced {} with the verified {} binary",
-            path.display(),
-            manifest.version
-        ));
+    if !args.check {
+        let _lock = common::lock(ctx)?;
+        if let Some(found) = install::reconcile_interrupted(&ctx.paths, true)? {
+            ctx.printer.step(format!("Cleaned up: {found}"));
+        }
     }
+    // The bundle first: a refused, tampered or unhealthy release fails here and leaves the
+    // bootstrapper alone.
+    let mut output = upgrade_bundle(ctx, args, &config, &fetcher, &manifest, &manifest_url).await?;
+    if args.self_update && !args.check {
+        let note = match update_self(&fetcher, &manifest, &manifest_url, args.allow_downgrade)
+            .await?
+        {
+            SelfUpdate::Replaced(path) => {
+                let note = format!(
+                    "Replaced the bootstrapper {} with the verified {} binary.",
+                    path.display(),
+                    manifest.version
+                );
+                if let Report::Upgrade(r) = &mut output.report {
+                    r.replaced_bootstrapper = Some(path.display().to_string());
+                }
+                note
+            }
+            SelfUpdate::AlreadyCurrent => {
+                format!(
+                    "The bootstrapper already is the {} binary.",
+                    manifest.version
+                )
+            }
+            SelfUpdate::NotNewer => format!(
+                "Kept the bootstrapper ({}): release {} is not newer; pass --allow-downgrade to replace it anyway.",
+                env!("CARGO_PKG_VERSION"),
+                manifest.version
+            ),
+        };
+        ctx.printer.step(&note);
+        output.human.push_str(&note);
+        output.human.push('\n');
+    }
+    Ok(output)
+}
+
+/// What `--self` did to the bootstrapper.
+enum SelfUpdate {
+    Replaced(std::path::PathBuf),
+    /// Its bytes already are the release's binary (a re-run changes nothing).
+    AlreadyCurrent,
+    /// The release is not newer than this binary and downgrades were not allowed.
+    NotNewer,
+}
+
+/// `--self` replaces the bootstrapper only with a newer release than itself, or with any
+/// other version when downgrades are allowed.
+fn self_update_wanted(own: &str, release: &str, allow_downgrade: bool) -> Result<bool> {
+    let own = semver::Version::parse(own)?;
+    let release = semver::Version::parse(release)?;
+    Ok(release > own || (allow_downgrade && release != own))
+}
+
+/// Installs the manifest's bundle when it is newer (or finishes an interrupted upgrade
+/// onto it) and restarts the gateway onto it; the whole of `upgrade` without `--self`.
+async fn upgrade_bundle(
+    ctx: &Ctx,
+    args: &UpgradeArgs,
+    config: &crate::runtime::config::Config,
+    fetcher: &Fetcher,
+    manifest: &Manifest,
+    manifest_url: &str,
+) -> Result<Output> {
     let installed = install::current_version(&ctx.paths);
     let available = semver::Version::parse(&manifest.version)?;
     let newer = match installed.as_deref().map(semver::Version::parse) {
@@ -69,8 +127,9 @@ pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Output> {
         available_version: manifest.version.clone(),
         update_available: newer && !same,
         version,
-        source: manifest_url.clone(),
+        source: manifest_url.to_string(),
         restarted,
+        replaced_bootstrapper: None,
     };
     if args.check {
         let human = match (&installed, newer && !same) {
@@ -114,7 +173,7 @@ pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Output> {
                 .and_then(|r| r.previous_version);
             let restarted = common::restart_onto_current_checked(
                 ctx,
-                &config,
+                config,
                 previous.as_deref(),
                 Some(&manifest.version),
             )?;
@@ -145,10 +204,10 @@ pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Output> {
         ));
     }
     let checksum = ChecksumArgs {
-        manifest: Some(manifest_url.clone()),
+        manifest: Some(manifest_url.to_string()),
         ..ChecksumArgs::default()
     };
-    let resolved = resolve::resolve(&fetcher, None, &checksum).await?;
+    let resolved = resolve::resolve(fetcher, None, &checksum).await?;
     let _lock = common::lock(ctx)?;
     ctx.printer.step(format!(
         "Upgrading {} -> {} ...",
@@ -158,7 +217,7 @@ pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Output> {
     let progress = ctx.printer.progress();
     let label = resolved.source.display();
     let outcome =
-        install::fetch_and_install(&ctx.paths, &fetcher, &resolved, &label, progress.as_ref())
+        install::fetch_and_install(&ctx.paths, fetcher, &resolved, &label, progress.as_ref())
             .await?;
     crate::runtime::failpoint::hit("upgrade-after-switch");
     let restarted = if args.no_restart {
@@ -166,7 +225,7 @@ pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Output> {
     } else {
         common::restart_onto_current_checked(
             ctx,
-            &config,
+            config,
             outcome.previous_version.as_deref(),
             Some(&outcome.version),
         )?
@@ -191,11 +250,12 @@ pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Output> {
 /// manifest and SHA256SUMS, and renames it over the running executable. The download
 /// lands beside the executable so the rename is atomic; Windows cannot replace a running
 /// .exe, so there the old one is first renamed aside.
-async fn replace_self(
+async fn update_self(
     fetcher: &Fetcher,
     manifest: &Manifest,
     manifest_url: &str,
-) -> Result<Option<std::path::PathBuf>> {
+    allow_downgrade: bool,
+) -> Result<SelfUpdate> {
     use crate::release::bundle::HOST_TARGET;
     use crate::release::checksums::{Checksums, Sha256Hex};
     use crate::release::manifest::{ArtifactKind, resolve_url};
@@ -227,6 +287,16 @@ async fn replace_self(
         ));
     }
     let exe = std::env::current_exe()?.canonicalize()?;
+    if crate::release::download::sha256_file(&exe)? == expected {
+        return Ok(SelfUpdate::AlreadyCurrent);
+    }
+    if !self_update_wanted(
+        env!("CARGO_PKG_VERSION"),
+        &manifest.version,
+        allow_downgrade,
+    )? {
+        return Ok(SelfUpdate::NotNewer);
+    }
     let dir = exe
         .parent()
         .ok_or_else(|| anyhow::anyhow!("{} has no directory", exe.display()))?;
@@ -255,7 +325,7 @@ async fn replace_self(
         let _ = std::fs::remove_file(&staged);
         return Err(e.context(format!("could not replace {}", exe.display())));
     }
-    Ok(Some(exe))
+    Ok(SelfUpdate::Replaced(exe))
 }
 
 /// The manifest to read: `--from` (a manifest, or a directory/URL holding one), the
@@ -287,6 +357,15 @@ mod tests {
             no_restart: false,
             self_update: false,
         }
+    }
+
+    #[test]
+    fn self_update_only_moves_forward_unless_allowed() {
+        assert!(self_update_wanted("0.1.0", "0.2.0", false).unwrap());
+        assert!(!self_update_wanted("0.1.0", "0.1.0", false).unwrap());
+        assert!(!self_update_wanted("0.1.0", "0.0.9", false).unwrap());
+        assert!(self_update_wanted("0.1.0", "0.0.9", true).unwrap());
+        assert!(!self_update_wanted("0.1.0", "0.1.0", true).unwrap());
     }
 
     #[test]

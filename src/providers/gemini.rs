@@ -261,6 +261,41 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// `gemini --help` (0.61): `-r, --resume  Resume a previous session. Use "latest" for
+    /// most recent or index number`; there is no separate "continue" flag.
+    #[test]
+    fn resume_syntax_matches_the_cli() {
+        let resume = crate::providers::session_argv(
+            &Gemini,
+            SessionChoice::Resume("0b6a3f0e-4c3e-4c7a-9d7e-1f2a3b4c5d6e".into()),
+        );
+        assert_eq!(
+            resume,
+            [
+                "-p",
+                "hi",
+                "-o",
+                "text",
+                "--resume",
+                "0b6a3f0e-4c3e-4c7a-9d7e-1f2a3b4c5d6e",
+                "--skip-trust"
+            ]
+        );
+        let latest = crate::providers::session_argv(&Gemini, SessionChoice::Latest);
+        assert_eq!(
+            latest,
+            [
+                "-p",
+                "hi",
+                "-o",
+                "text",
+                "--resume",
+                "latest",
+                "--skip-trust"
+            ]
+        );
+    }
+
     #[test]
     fn builds_flags_and_checks_paths() {
         let args = json!({"prompt": "hi", "outputFormat": "json", "approvalMode": "plan"});

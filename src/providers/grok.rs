@@ -177,6 +177,30 @@ impl Provider for Grok {
 mod tests {
     use super::*;
 
+    /// xAI's Grok Build CLI resumes with `--resume <id>` and continues the latest session
+    /// with `--continue` (the recorded third-party `grok` 0.0.34 has neither, which is why
+    /// they are emitted only when asked for).
+    #[test]
+    fn resume_syntax_matches_the_cli() {
+        let resume = crate::providers::session_argv(
+            &Grok,
+            SessionChoice::Resume("0b6a3f0e-4c3e-4c7a-9d7e-1f2a3b4c5d6e".into()),
+        );
+        assert_eq!(
+            resume,
+            [
+                "-p",
+                "hi",
+                "--resume",
+                "0b6a3f0e-4c3e-4c7a-9d7e-1f2a3b4c5d6e"
+            ]
+        );
+        let latest = crate::providers::session_argv(&Grok, SessionChoice::Latest);
+        assert_eq!(latest, ["-p", "hi", "--continue"]);
+        let new = crate::providers::session_argv(&Grok, SessionChoice::New(None));
+        assert_eq!(new, ["-p", "hi"]);
+    }
+
     #[test]
     fn reply_errors_are_failures() {
         let out = "{\"role\":\"user\",\"content\":\"say hi\"}\n{\"role\":\"assistant\",\"content\":\"Sorry, I encountered an error: Grok API error: Connection error.\"}\n";

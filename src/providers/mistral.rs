@@ -214,6 +214,28 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// `vibe --help` (3.0): `-c, --continue  Continue from the most recent saved session`
+    /// and `--resume [<RESUME>]` (without an id it opens an interactive picker, so the id
+    /// must always follow).
+    #[test]
+    fn resume_syntax_matches_the_cli() {
+        let head = ["-p", "hi", "--output", "text", "--agent", "auto-approve"];
+        let resume = crate::providers::session_argv(
+            &Mistral,
+            SessionChoice::Resume("0b6a3f0e-4c3e-4c7a-9d7e-1f2a3b4c5d6e".into()),
+        );
+        assert_eq!(
+            resume,
+            [
+                &head[..],
+                &["--resume", "0b6a3f0e-4c3e-4c7a-9d7e-1f2a3b4c5d6e"]
+            ]
+            .concat()
+        );
+        let latest = crate::providers::session_argv(&Mistral, SessionChoice::Latest);
+        assert_eq!(latest, [&head[..], &["--continue"]].concat());
+    }
+
     #[test]
     fn model_goes_through_the_environment() {
         let args = json!({"prompt": "hi", "outputFormat": "json", "allowedTools": ["read_file"]});

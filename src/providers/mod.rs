@@ -183,3 +183,17 @@ pub fn prompt_arg(prompt: &str) -> String {
         prompt.to_string()
     }
 }
+
+/// The argv a provider builds for a plain `{"prompt": "hi"}` request with `session`, so
+/// each provider's tests can pin its CLI's resume syntax in one line.
+#[cfg(test)]
+pub(crate) fn session_argv(p: &dyn Provider, session: SessionChoice) -> Vec<String> {
+    let args = serde_json::json!({"prompt": "hi"})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let common = Common::parse(&args).expect("a plain prompt is valid");
+    p.invocation(&common, &args, None, &session)
+        .expect("a plain prompt builds an argv")
+        .args
+}

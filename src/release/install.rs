@@ -146,6 +146,64 @@ pub fn switch_current(paths: &Paths, version: &str) -> Result<()> {
     std::fs::rename(&tmp, &link).with_context(|| format!("could not switch {}", link.display()))
 }
 
+/// What [`reconcile_interrupted`] found (and, when applying, did).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Interrupted {
+    /// `current` names the receipt's previous version: a rollback was cut off before
+    /// its receipt was saved. Finishing it swaps the receipt's active and previous.
+    Rollback { to: String },
+    /// `current` names a version the receipt does not record: an install was cut off
+    /// before its receipt was saved. Reverting points `current` back at the recorded
+    /// version (the one the gateway still runs); the upgrade can then be redone.
+    Install { current: String, recorded: String },
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Rollback { to } => write!(
+                f,
+                "a rollback to {to} was cut off before the receipt was updated"
+            ),
+            Self::Install { current, recorded } => write!(
+                f,
+                "an install of {current} was cut off before the receipt was updated (`current` names {current}, the receipt {recorded})"
+            ),
+        }
+    }
+}
+
+/// `current` is switched before the receipt is saved, so the two disagree only after a
+/// crash between those steps. Finds that case and, with `apply`, completes the rollback
+/// or reverts the install, so the receipt and `current` agree again.
+pub fn reconcile_interrupted(paths: &Paths, apply: bool) -> Result<Option<Interrupted>> {
+    use crate::runtime::receipt::Receipt;
+    let Some(mut receipt) = Receipt::load(&paths.receipt_file())? else {
+        return Ok(None);
+    };
+    let Some(current) = current_version(paths) else {
+        return Ok(None);
+    };
+    let recorded = receipt.active.version.clone();
+    if current == recorded {
+        return Ok(None);
+    }
+    if receipt.previous_version.as_deref() == Some(current.as_str()) && receipt.previous.is_some() {
+        if apply {
+            receipt.swap_previous();
+            receipt.save(&paths.receipt_file())?;
+        }
+        return Ok(Some(Interrupted::Rollback { to: current }));
+    }
+    if !paths.version_dir(&recorded).join(BUNDLE_JSON).is_file() {
+        return Ok(None); // nothing to revert to: repair reinstalls the recorded version
+    }
+    if apply {
+        switch_current(paths, &recorded)?;
+    }
+    Ok(Some(Interrupted::Install { current, recorded }))
+}
+
 /// The version `current` names, if it points at an existing version directory.
 pub fn current_version(paths: &Paths) -> Option<String> {
     let link = paths.current_link();
@@ -261,6 +319,7 @@ pub async fn fetch_and_install(
     let dest = commit(paths, staged)?;
     crate::runtime::failpoint::hit("install-before-switch");
     switch_current(paths, &version)?;
+    crate::runtime::failpoint::hit("install-after-switch");
     // Reinstalling the active version (repair) keeps the previous one for rollback.
     let reinstall = current.as_deref() == Some(version.as_str());
     let previous = if reinstall {

@@ -8,7 +8,7 @@ PATH="$HERE/bin:$PATH"
 export PATH
 for v in STANDIN_MODE STANDIN_CLAUDE_MODE STANDIN_CODEX_MODE STANDIN_GEMINI_MODE STANDIN_GROK_MODE \
     STANDIN_VIBE_MODE STANDIN_REPLY STANDIN_DELAY_MS STANDIN_SLOW_MS STANDIN_FLOOD_BYTES \
-    STANDIN_VERSION_DELAY_MS GEMINI_CLI_TRUST_WORKSPACE VIBE_ACTIVE_MODEL IS_SANDBOX; do
+    STANDIN_VERSION_DELAY_MS STANDIN_CHILD GEMINI_CLI_TRUST_WORKSPACE VIBE_ACTIVE_MODEL IS_SANDBOX; do
     unset "$v"
 done
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/standin-selftest.XXXXXX") || exit 1
@@ -165,6 +165,10 @@ check "vibe -v" 0 "o == 'vibe 3.0.2\n'" vibe -v
 later hang "STANDIN_VERSION_DELAY_MS delays --version" 124 "o == ''" \
     timeout -k 2 4 env STANDIN_VERSION_DELAY_MS=60000 gemini --version
 later hang "STANDIN_DELAY_MS delays the answer" 124 "o == ''" timeout -k 2 4 env STANDIN_DELAY_MS=60000 grok -p hi
+check "STANDIN_CHILD=1 (its sleeper is reaped on a normal exit)" 0 "o == 'stand-in claude reply: hi\n'" \
+    env STANDIN_CHILD=1 claude -p hi
+later hang "STANDIN_CHILD=1 hang (timeout kills the group, sleeper included)" 124 "o == ''" \
+    timeout -k 2 4 env STANDIN_CHILD=1 STANDIN_MODE=hang claude -p hi
 check "STANDIN_REPLY" 0 "o == 'custom answer\n'" env STANDIN_REPLY="custom answer" claude -p hi
 check "reply quotes the first 60 chars of the prompt" 0 "o == 'stand-in vibe reply: ' + 'x' * 60 + '\n'" \
     vibe -p xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
@@ -277,17 +281,20 @@ sleep 1 | claude -p "stdin open" >/dev/null 2>&1
 if tail -n 1 "$STANDIN_LOG" | grep -q '"stdin_is_closed": false'; then pass; else fail "stdin_is_closed false for an open pipe"; fi
 cp "$STANDIN_LOG" "$WORK/out"
 : >"$WORK/err"
-if pyx "len(lines(o)) == $RUNS and all(set(x) == {'cli', 'argv', 'cwd', 'pid', 'pgid', 'env', 'stdin_is_closed'} for x in lines(o)) and sum(not x['stdin_is_closed'] for x in lines(o)) == 1 and any(x['env'].get('VIBE_ACTIVE_MODEL') == 'devstral-2' for x in lines(o))"; then
+if pyx "len(lines(o)) == $RUNS and all(set(x) - {'child_pid'} == {'cli', 'argv', 'cwd', 'pid', 'pgid', 'env', 'stdin_is_closed'} for x in lines(o)) and sum('child_pid' in x for x in lines(o)) == 2 and sum(not x['stdin_is_closed'] for x in lines(o)) == 1 and any(x['env'].get('VIBE_ACTIVE_MODEL') == 'devstral-2' for x in lines(o))"; then
     pass
 else
     fail "STANDIN_LOG: one well-formed line per run ($RUNS runs, $(wc -l <"$STANDIN_LOG") lines)"
 fi
 sleep 0.2
-alive=$(python3 -c 'import json, os, sys
+# STANDIN_CHILD sleepers are reparented when their stand-in dies, so a killed one may linger
+# as a zombie until the reaper gets to it: a zombie is not running.
+alive=$(python3 -c 'import json, sys
 def alive(pid):
-    try: os.kill(pid, 0); return True
-    except ProcessLookupError: return False
-print(" ".join(str(x["pid"]) for x in map(json.loads, open(sys.argv[1])) if alive(x["pid"])))' "$STANDIN_LOG")
+    try: return open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()[0] not in "ZX"
+    except OSError: return False
+recs = list(map(json.loads, open(sys.argv[1])))
+print(" ".join(str(p) for x in recs for p in (x["pid"], x.get("child_pid")) if p and alive(p)))' "$STANDIN_LOG")
 if [ -z "$alive" ]; then pass; else fail "stand-ins still running: $alive"; fi
 
 echo "selftest: $PASS passed, $FAIL failed, $SKIP skipped ($RUNS stand-in runs)"

@@ -5,7 +5,7 @@ One script, dispatched on the name it was invoked as (bin/<cli> symlinks). Forma
 messages and exit codes follow the real CLIs as recorded in provider transcripts.
 Stdlib only; never reads stdin beyond a non-blocking EOF check; traps no signals.
 """
-import json, os, random, re, select, stat, sys, time, uuid  # noqa: E401
+import atexit, json, os, random, re, select, stat, subprocess, sys, time, uuid  # noqa: E401
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -106,7 +106,18 @@ def stdin_is_closed():
     except OSError:
         return not os.path.exists("/proc/self/fd/0")
 
-def log_invocation():
+def spawn_child():
+    """STANDIN_CHILD=1: a `sleep 600` grandchild in our process group, as real CLIs leave
+    helpers (MCP servers, shells) behind. Reaped when we exit by ourselves; a signal to us
+    alone leaves it running, so only a kill of the whole group cleans up."""
+    if os.environ.get("STANDIN_CHILD") != "1":
+        return None
+    child = subprocess.Popen(["sleep", "600"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    atexit.register(lambda: (child.kill(), child.wait()))
+    return child.pid
+
+def log_invocation(child_pid):
     path = os.environ.get("STANDIN_LOG")
     if not path:
         return
@@ -117,6 +128,8 @@ def log_invocation():
     rec = {"cli": CLI, "argv": sys.argv[1:], "cwd": cwd, "pid": os.getpid(), "pgid": os.getpgid(0),
            "env": {k: os.environ[k] for k in LOG_ENV_KEYS if k in os.environ},
            "stdin_is_closed": stdin_is_closed()}
+    if child_pid is not None:
+        rec["child_pid"] = child_pid
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, (json.dumps(rec) + "\n").encode())  # one write: lines never interleave
@@ -600,13 +613,14 @@ def vibe(argv, mode):
     run(mode, body_out=assistant["content"][0]["text"] + "\n")
 
 def main():
-    log_invocation()
+    log_invocation(spawn_child())
     handler = {"claude": claude, "codex": codex, "gemini": gemini, "grok": grok, "vibe": vibe}.get(CLI)
     if handler is None:
         die(f"stand-in: invoked as {CLI!r}; run it through a bin/ symlink named claude, codex, gemini, grok or vibe", 2)
     try:
         handler(sys.argv[1:], current_mode())
     except BrokenPipeError:
+        atexit._run_exitfuncs()  # os._exit skips them; the STANDIN_CHILD sleeper must go too
         os._exit(1)
 
 if __name__ == "__main__":

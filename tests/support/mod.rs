@@ -36,7 +36,13 @@ impl Home {
     }
 
     pub fn cmd(&self) -> std::process::Command {
-        let mut c = std::process::Command::new(BIN);
+        self.cmd_of(Path::new(BIN))
+    }
+
+    /// Like [`Home::cmd`] but running another copy of the binary (e.g. a bootstrapper
+    /// that `upgrade --self` may replace).
+    pub fn cmd_of(&self, program: &Path) -> std::process::Command {
+        let mut c = std::process::Command::new(program);
         c.env("LLM_CLI_GATEWAY_HOME", self.path())
             .env("CI", "true")
             .env("LLM_CLI_GATEWAY_SERVICE_BACKEND", "process")

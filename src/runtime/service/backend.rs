@@ -57,7 +57,7 @@ impl Backend {
             Level::User
         };
         match choice {
-            "auto" => Ok(detect(system)),
+            "auto" => Ok(detect(system).backend),
             "systemd" => Ok(Backend::Systemd(level)),
             "launchd" => Ok(Backend::Launchd(level)),
             "windows" | "windows-service" => Err(WINDOWS_SERVICE_MISSING.to_string()),
@@ -78,60 +78,111 @@ about 30 seconds after every start, and restart-on-failure (`sc failure`), the c
 log file are not set up for the service either\n\
 help: use `--service-backend process` (the gateway under our own supervisor, started with `llm-cli-gateway start`)";
 
-/// The best working backend on this machine. On Windows that is the process backend
-/// until the service backend is complete (see [`WINDOWS_SERVICE_MISSING`]).
-pub fn detect(system: bool) -> Backend {
+/// What [`detect`] chose, and why, in words for the user.
+#[derive(Debug, Clone)]
+pub struct Detected {
+    pub backend: Backend,
+    pub reason: String,
+}
+
+/// The best working backend on this machine: a manager that answers, not one whose
+/// binary merely exists (containers and CI have `systemctl` but no running systemd).
+pub fn detect(system: bool) -> Detected {
+    let level = if system || is_root() {
+        Level::System
+    } else {
+        Level::User
+    };
+    let pick = |backend, reason: String| Detected { backend, reason };
     if cfg!(target_os = "macos") {
-        return Backend::Launchd(if system || is_root() {
-            Level::System
-        } else {
-            Level::User
-        });
+        return pick(Backend::Launchd(level), "macOS: launchd".into());
     }
-    if cfg!(target_os = "linux") && systemd_works() {
-        if system || is_root() {
-            return Backend::Systemd(Level::System);
-        }
-        if user_manager_works() {
-            return Backend::Systemd(Level::User);
-        }
+    if cfg!(windows) {
+        // Until the service backend is complete (see WINDOWS_SERVICE_MISSING).
+        return pick(
+            Backend::Process,
+            "Windows services are not available in this build; using the gateway's own supervisor"
+                .into(),
+        );
     }
-    Backend::Process
+    if !cfg!(target_os = "linux") {
+        return pick(
+            Backend::Process,
+            "no supported service manager on this OS; using the gateway's own supervisor".into(),
+        );
+    }
+    let state = match systemd_state() {
+        Ok(state) => state,
+        Err(why) => {
+            return pick(
+                Backend::Process,
+                format!(
+                    "{why} (a container, WSL1 or CI?); using the gateway's own supervisor, which does not survive a reboot"
+                ),
+            );
+        }
+    };
+    if level == Level::System {
+        return pick(
+            Backend::Systemd(Level::System),
+            format!("systemd answers ({state}); system level as root or with --system"),
+        );
+    }
+    match user_manager() {
+        Ok(()) => pick(
+            Backend::Systemd(Level::User),
+            format!("systemd answers ({state}) and this user's manager is reachable"),
+        ),
+        Err(why) => pick(
+            Backend::Process,
+            format!(
+                "systemd runs but {why}; using the gateway's own supervisor (or run setup as root / with --system)"
+            ),
+        ),
+    }
 }
 
 /// systemd is PID 1 and answers: `is-system-running` prints a state (even "degraded")
-/// only when it can talk to the manager.
-fn systemd_works() -> bool {
+/// only when it can talk to the manager. Err says why it does not work.
+fn systemd_state() -> Result<String, String> {
     if !std::path::Path::new("/run/systemd/system").is_dir() {
-        return false;
+        return Err("systemd is not running (/run/systemd/system is missing)".into());
     }
     let out = Command::new("systemctl")
         .arg("is-system-running")
         .stdin(Stdio::null())
         .stderr(Stdio::null())
-        .output();
-    match out {
-        Ok(o) => {
-            let state = String::from_utf8_lossy(&o.stdout).trim().to_string();
-            matches!(
-                state.as_str(),
-                "running" | "degraded" | "starting" | "initializing" | "maintenance"
-            )
-        }
-        Err(_) => false,
+        .output()
+        .map_err(|e| format!("`systemctl is-system-running` could not run: {e}"))?;
+    let state = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if matches!(
+        state.as_str(),
+        "running" | "degraded" | "starting" | "initializing" | "maintenance"
+    ) {
+        Ok(state)
+    } else {
+        Err(format!(
+            "`systemctl is-system-running` answered {state:?}, not a running manager"
+        ))
     }
 }
 
 /// A per-user manager is reachable: `XDG_RUNTIME_DIR` with the user bus, or the
 /// manager's private socket (what `systemctl --user` falls back to without
 /// dbus-user-session).
-fn user_manager_works() -> bool {
-    std::env::var_os("XDG_RUNTIME_DIR")
-        .map(|d| {
-            let d = std::path::Path::new(&d);
-            d.join("bus").exists() || d.join("systemd/private").exists()
-        })
-        .unwrap_or(false)
+fn user_manager() -> Result<(), String> {
+    let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR") else {
+        return Err("XDG_RUNTIME_DIR is not set, so no per-user manager is reachable".into());
+    };
+    let dir = std::path::Path::new(&dir);
+    if dir.join("bus").exists() || dir.join("systemd/private").exists() {
+        Ok(())
+    } else {
+        Err(format!(
+            "no per-user manager answers in {} (no bus or systemd/private)",
+            dir.display()
+        ))
+    }
 }
 
 pub fn is_root() -> bool {
@@ -182,6 +233,6 @@ mod tests {
             );
         }
         // Auto-detection never picks it.
-        assert_ne!(detect(false), Backend::Windows);
+        assert_ne!(detect(false).backend, Backend::Windows);
     }
 }
