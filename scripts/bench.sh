@@ -439,5 +439,27 @@ d, seq, one = (c["secs"]["median"] for c in json.load(open(sys.argv[1]))["cmds"]
 print(f"  doctor takes {d/one:.2f}x one probe and {d/seq:.2f}x the five in sequence")
 PY
 LLM_CLI_GATEWAY_HOME="$DOC_HOME" "$BIN" stop --quiet >/dev/null
+# The Python stand-ins cost ~80 ms of CPU each to start, and doctor starts seven at once
+# (five --version, two status commands) on two cores. The same figure with sh scripts that
+# only sleep 300 ms shows doctor's own share.
+SH_BIN="$WORK/sh-standins"
+mkdir -p "$SH_BIN"
+for c in claude codex gemini grok vibe; do
+  printf '#!/bin/sh\nsleep 0.3\necho "%s 1.0.0"\n' "$c" >"$SH_BIN/$c"
+  chmod +x "$SH_BIN/$c"
+done
+SH_HOME="$WORK/doctor-sh-home"
+PATH="$SH_BIN:$PATH" LLM_CLI_GATEWAY_HOME="$SH_HOME" "$BIN" setup --yes --port "$(free_port)" --json >/dev/null
+H multi "$RES/doctor-sh.json" "$N_DOCTOR" 1 \
+  PATH="$SH_BIN:$PATH" LLM_CLI_GATEWAY_HOME="$SH_HOME" "$BIN" doctor --json -- \
+  bash -c 'for c in claude codex gemini grok vibe; do "$0/$c" --version; done' "$SH_BIN" -- \
+  "$SH_BIN/claude" --version
+H show "$RES/doctor-sh.json" ms "doctor --json" "5 x --version" "1 x --version"
+python3 - "$RES/doctor-sh.json" <<'PY'
+import json, sys
+d, seq, one = (c["secs"]["median"] for c in json.load(open(sys.argv[1]))["cmds"])
+print(f"  with sh stand-ins: doctor takes {d/one:.2f}x one probe ({(d-one)*1e3:.0f} ms more) and {d/seq:.2f}x the five in sequence")
+PY
+LLM_CLI_GATEWAY_HOME="$SH_HOME" "$BIN" stop --quiet >/dev/null
 echo
 fi
