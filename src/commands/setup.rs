@@ -169,8 +169,8 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
 
     let changed = !actions.is_empty();
     let next_steps = vec![
-        "llm-cli-gateway print-client-config --client claude-code   # or codex, gemini-cli, generic".to_string(),
-        "llm-cli-gateway status".to_string(),
+        "llm-cli-gateway print-client-config --write --client claude-code   # or claude-desktop, codex, gemini-cli, cursor, vscode".to_string(),
+        "llm-cli-gateway doctor   # providers logged in? clients connected? what to do next".to_string(),
     ];
     let mut human = String::new();
     if changed {
