@@ -20,16 +20,9 @@ pub fn run(args: &BridgeArgs) -> ExitCode {
             return ExitCode::from(EXIT_NO_RESTART as u8);
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let rt = match super::multi_thread_runtime(Some(2)) {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: could not start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     let result = rt.block_on(bridge::run(target, tokio::io::stdin(), tokio::io::stdout()));
     // Requests still in flight at EOF are abandoned, not awaited.

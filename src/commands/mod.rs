@@ -72,6 +72,19 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// The runtime for the long-running protocol commands (`serve`, `bridge`), which print
+/// no report: a failure to build it is said on stderr and becomes exit status 1.
+fn multi_thread_runtime(workers: Option<usize>) -> Result<tokio::runtime::Runtime, ExitCode> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = workers {
+        builder.worker_threads(n);
+    }
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("error: could not start the async runtime: {e}");
+        ExitCode::from(1)
+    })
+}
+
 /// Bootstrapper commands need async only for downloads; a current-thread runtime is
 /// enough and starts in microseconds.
 fn block_on<T>(fut: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {

@@ -20,15 +20,9 @@ use crate::store::Store;
 pub fn run(args: &ServeArgs) -> ExitCode {
     process_info::mark_started();
     init_logging();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match super::multi_thread_runtime(None) {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: could not start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     if args.supervised {
         let child_args: Vec<std::ffi::OsString> = std::env::args_os()
