@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+pub use crate::clients::Client;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Install and run a personal MCP gateway to your AI coding CLIs.
@@ -171,6 +172,17 @@ pub struct ChecksumArgs {
     pub manifest: Option<String>,
 }
 
+impl ChecksumArgs {
+    /// The flags as the release resolver takes them.
+    pub fn pins(&self) -> crate::release::resolve::Pins {
+        crate::release::resolve::Pins {
+            sha256: self.sha256.clone(),
+            checksums: self.checksums.clone(),
+            manifest: self.manifest.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct InstallBundleArgs {
     /// Bundle URL or path. May be omitted with --manifest (the manifest's bundle for this machine is used).
@@ -222,24 +234,6 @@ pub struct UninstallArgs {
     /// Leave the entries `print-client-config --write` added to client config files.
     #[arg(long)]
     pub keep_client_configs: bool,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum Client {
-    /// Any client: URL plus Authorization header.
-    Generic,
-    /// Claude Desktop (`claude_desktop_config.json`; stdio only, so always the bridge).
-    ClaudeDesktop,
-    /// Claude Code (`~/.claude.json`, or `claude mcp add`).
-    ClaudeCode,
-    /// OpenAI Codex CLI (`~/.codex/config.toml`).
-    Codex,
-    /// Gemini CLI (`~/.gemini/settings.json`).
-    GeminiCli,
-    /// Cursor (`~/.cursor/mcp.json`).
-    Cursor,
-    /// VS Code (the user profile's `mcp.json`).
-    Vscode,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

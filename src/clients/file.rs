@@ -12,8 +12,8 @@ use serde_json::Value;
 use super::json_doc::JsonDoc;
 use super::toml_doc::TomlDoc;
 use super::{ClientSpec, Entry, Format};
-use crate::error::coded;
-use crate::runtime::fsutil;
+use crate::platform::error::coded;
+use crate::platform::fsutil;
 
 /// Why a file's content cannot be used. Displays as the tail of a sentence about the file,
 /// e.g. `malformed at 3:7: Expected comma`.
@@ -260,7 +260,7 @@ fn create_parents(dir: &Path) -> Result<()> {
 /// Copies the original next to the file as `<file>.bak-<UTC timestamp>`, same bytes and
 /// mode; never overwrites an earlier backup.
 fn backup(file: &Path, bytes: &[u8], mode: u32) -> Result<PathBuf> {
-    let stamp: String = crate::runtime::receipt::now_rfc3339()
+    let stamp: String = crate::platform::time::now_rfc3339()
         .chars()
         .filter(|c| *c != '-' && *c != ':')
         .collect();

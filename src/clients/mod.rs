@@ -27,12 +27,28 @@ mod toml_doc;
 
 use std::path::PathBuf;
 
-use schemars::JsonSchema;
-use serde::Serialize;
-
-use crate::cli::Client;
+pub use crate::report::ClientPresence;
 use crate::runtime::config::Config;
 use crate::runtime::paths::{HOME_ENV, Paths};
+
+/// The MCP clients we can configure (`--client`).
+#[derive(Debug, Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
+pub enum Client {
+    /// Any client: URL plus Authorization header.
+    Generic,
+    /// Claude Desktop (`claude_desktop_config.json`; stdio only, so always the bridge).
+    ClaudeDesktop,
+    /// Claude Code (`~/.claude.json`, or `claude mcp add`).
+    ClaudeCode,
+    /// OpenAI Codex CLI (`~/.codex/config.toml`).
+    Codex,
+    /// Gemini CLI (`~/.gemini/settings.json`).
+    GeminiCli,
+    /// Cursor (`~/.cursor/mcp.json`).
+    Cursor,
+    /// VS Code (the user profile's `mcp.json`).
+    Vscode,
+}
 
 pub use entry::{Entry, EntryValue};
 pub use file::{ConfigDoc, Shape};
@@ -234,7 +250,7 @@ impl Bridge {
     pub fn for_paths(paths: &Paths) -> Self {
         let exe = format!(
             "{}{}",
-            crate::release::bundle::PRODUCT,
+            crate::platform::build::PRODUCT,
             std::env::consts::EXE_SUFFIX
         );
         let command = paths.current_link().join("bin").join(exe);
@@ -270,28 +286,6 @@ fn is_bridge_args(entry: &serde_json::Value) -> bool {
     entry["args"]
         .as_array()
         .is_some_and(|a| a.first().and_then(|v| v.as_str()) == Some(BRIDGE_ARG))
-}
-
-/// Whether a client has us configured, for `doctor`.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct ClientPresence {
-    /// Client id, as `--client` takes it (`claude-desktop`, `codex`, ...).
-    pub client: String,
-    /// Display name, e.g. `Claude Desktop`.
-    pub name: String,
-    /// The client's config file for this user (empty when there is no home directory).
-    pub config_file: PathBuf,
-    /// Whether that file exists.
-    pub exists: bool,
-    /// Whether it has an entry named `llm-cli-gateway`, or one running an
-    /// `llm-cli-gateway bridge` or aimed at this gateway's URL.
-    pub has_entry: bool,
-    /// Whether such an entry reaches this installation: it runs our bridge for this home,
-    /// or targets the configured local or public URL.
-    pub points_at_gateway: bool,
-    /// Why the file could not be read or understood (e.g. `malformed at 3:7: ...`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub problem: Option<String>,
 }
 
 /// Looks at every client's config file. Never fails and never prints: what cannot be
@@ -380,7 +374,7 @@ fn is_our_binary_name(command: &str) -> bool {
         .file_stem()
         .and_then(|n| n.to_str())
         .unwrap_or("");
-    name == crate::release::bundle::PRODUCT
+    name == crate::platform::build::PRODUCT
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use crate::bridge::{self, Target};
 use crate::cli::BridgeArgs;
-use crate::error::split_hint;
+use crate::platform::error::split_hint;
 use crate::runtime::service::supervisor::EXIT_NO_RESTART;
 
 pub fn run(args: &BridgeArgs) -> ExitCode {

@@ -3,9 +3,8 @@
 use anyhow::Result;
 
 use crate::commands::Ctx;
-use crate::report::{Endpoint, HealthProbe, Locations, RunState, ServiceState};
+use crate::report::{Endpoint, Locations};
 use crate::runtime::config::Config;
-use crate::runtime::health::Probe;
 use crate::runtime::lock::StateLock;
 use crate::runtime::service::{self, Snapshot};
 
@@ -36,116 +35,17 @@ pub fn endpoint(config: &Config) -> Endpoint {
     }
 }
 
+pub use crate::doctor::state::{
+    health_probe, locations_of, running_state, service_state, stopped_state,
+};
+
 pub fn locations(ctx: &Ctx) -> Locations {
     locations_of(&ctx.paths)
 }
 
-pub fn locations_of(paths: &crate::runtime::paths::Paths) -> Locations {
-    Locations {
-        config_dir: paths.config_dir.clone(),
-        data_dir: paths.data_dir.clone(),
-        log_file: paths.log_file(),
-    }
-}
-
-/// The health probe as reported, plus a warning when something answers that is not the
-/// gateway this installation started.
-pub fn health_probe(config: &Config, snap: &Snapshot) -> (HealthProbe, Option<String>) {
-    match &snap.probe {
-        Probe::Healthy(h, latency) => {
-            let ours = snap.healthy().is_some();
-            let warning = (!ours).then(|| {
-                format!(
-                    "a gateway (pid {}) answers on {} but it is not the one this installation started",
-                    h.pid,
-                    config.authority()
-                )
-            });
-            let probe = HealthProbe {
-                ok: ours,
-                url: config.health_url(),
-                version: Some(h.version.clone()),
-                latency_ms: Some((latency.as_secs_f64() * 1e5).round() / 100.0),
-                error: None,
-            };
-            (probe, warning)
-        }
-        Probe::Failed(e) => (
-            HealthProbe {
-                ok: false,
-                url: config.health_url(),
-                version: None,
-                latency_ms: None,
-                error: Some(e.clone()),
-            },
-            None,
-        ),
-    }
-}
-
-pub fn service_state(config: &Config, snap: &Snapshot, installed: bool) -> ServiceState {
-    let health = snap.healthy();
-    let state = match (installed, snap.running(), health) {
-        (_, Some(_), Some(_)) => RunState::Running,
-        (_, Some(_), None) => RunState::Unhealthy,
-        (false, None, _) => RunState::NotInstalled,
-        (true, None, _) => RunState::Stopped,
-    };
-    ServiceState {
-        backend: config.service_backend.clone(),
-        state,
-        pid: snap.running().map(|p| p.pid),
-        gateway_pid: health.map(|h| h.pid),
-        uptime_secs: health.map(|h| h.uptime_secs),
-        manager: manager_state(config),
-        log: None,
-    }
-}
-
-pub fn running_state(
-    config: &Config,
-    pid: u32,
-    health: &crate::runtime::health::Health,
-) -> ServiceState {
-    ServiceState {
-        backend: config.service_backend.clone(),
-        state: RunState::Running,
-        pid: Some(pid),
-        gateway_pid: Some(health.pid),
-        uptime_secs: Some(health.uptime_secs),
-        manager: manager_state(config),
-        log: None,
-    }
-}
-
-pub fn stopped_state(config: &Config) -> ServiceState {
-    ServiceState {
-        backend: config.service_backend.clone(),
-        state: RunState::Stopped,
-        pid: None,
-        gateway_pid: None,
-        uptime_secs: None,
-        manager: manager_state(config),
-        log: None,
-    }
-}
-
-/// The OS service manager's view, for backends that have one.
-pub fn manager_state(config: &Config) -> Option<crate::report::ManagerState> {
-    let backend = service::backend_of(config);
-    let view = service::manager::view(backend)?;
-    Some(crate::report::ManagerState {
-        active: view.active,
-        enabled: view.enabled,
-        main_pid: view.main_pid,
-        restarts: view.restarts,
-        definition: service::manager::definition_path(backend),
-    })
-}
-
 /// Takes the state lock, telling the user when another run holds it.
 pub fn lock(ctx: &Ctx) -> Result<StateLock> {
-    crate::runtime::fsutil::create_private_dir(&ctx.paths.data_dir)?;
+    crate::platform::fsutil::create_private_dir(&ctx.paths.data_dir)?;
     StateLock::acquire(&ctx.paths.lock_file(), || {
         ctx.printer
             .warn("another llm-cli-gateway command is changing this installation; waiting for it to finish");
@@ -178,7 +78,10 @@ pub fn restart_onto_current_checked(
     ctx.printer
         .step("Restarting the gateway onto the new version ...");
     service::stop(&ctx.paths, config)?;
-    let started = service::start(&ctx.paths, config).and_then(|s| match expect_version {
+    let started = service::start(&ctx.paths, config, &|| {
+        super::installation::installed(&ctx.paths)
+    })
+    .and_then(|s| match expect_version {
         Some(v) if s.health.version != v => {
             let _ = service::stop(&ctx.paths, config);
             Err(anyhow::anyhow!(
@@ -197,15 +100,17 @@ pub fn restart_onto_current_checked(
             let _ = service::stop(&ctx.paths, config);
             ctx.printer
                 .warn(format!("the new version did not start; restoring {prev}"));
-            crate::release::install::switch_current(&ctx.paths, prev)?;
-            crate::runtime::failpoint::hit("rollback-after-switch");
+            crate::release::install::switch_current(&super::installation::slots(&ctx.paths), prev)?;
+            crate::platform::failpoint::hit("rollback-after-switch");
             if let Some(mut receipt) =
                 crate::runtime::receipt::Receipt::load(&ctx.paths.receipt_file())?
                 && receipt.swap_previous()
             {
                 receipt.save(&ctx.paths.receipt_file())?;
             }
-            service::start(&ctx.paths, config)?;
+            service::start(&ctx.paths, config, &|| {
+                super::installation::installed(&ctx.paths)
+            })?;
             Err(e.context(format!("rolled back to {prev}, which is running again")))
         }
     }

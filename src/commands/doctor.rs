@@ -15,6 +15,7 @@ pub async fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<Output> {
         check_public_url: args.check_public_url,
         timeout: Duration::from_millis(args.timeout_ms),
         inside_gateway: false,
+        clients: Some(crate::clients::detect_all),
     };
     let report = doctor::diagnose(&ctx.paths, &opts).await;
     let human = doctor::render(&report);

@@ -6,21 +6,27 @@ use crate::cli::InstallBundleArgs;
 use crate::commands::common;
 use crate::commands::{Ctx, Output};
 use crate::release::download::Fetcher;
-use crate::release::{install, resolve};
+use crate::release::resolve;
 use crate::report::{InstallReport, Report, SCHEMA_VERSION};
 
 pub async fn run(ctx: &Ctx, args: &InstallBundleArgs) -> Result<Output> {
     let fetcher = Fetcher::new()?;
-    let resolved = resolve::resolve(&fetcher, args.source.as_deref(), &args.checksum).await?;
+    let resolved =
+        resolve::resolve(&fetcher, args.source.as_deref(), &args.checksum.pins()).await?;
     let _lock = common::lock(ctx)?;
     let config = common::load_config(ctx)?;
     let label = resolved.source.display();
     ctx.printer
         .step(format!("Verifying and installing {label} ..."));
     let progress = ctx.printer.progress();
-    let outcome =
-        install::fetch_and_install(&ctx.paths, &fetcher, &resolved, &label, progress.as_ref())
-            .await?;
+    let outcome = super::installation::fetch_and_install(
+        &ctx.paths,
+        &fetcher,
+        &resolved,
+        &label,
+        progress.as_ref(),
+    )
+    .await?;
     let restarted = if outcome.changed && !args.no_restart {
         common::restart_onto_current(ctx, &config, outcome.previous_version.as_deref())?
     } else {

@@ -6,6 +6,7 @@ mod bridge;
 pub(crate) mod common;
 mod doctor;
 mod install_bundle;
+pub(crate) mod installation;
 mod pack_release;
 mod print_client_config;
 pub mod printer;

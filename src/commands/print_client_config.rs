@@ -12,7 +12,7 @@ use crate::cli::{Client, ClientConfigArgs, Transport};
 use crate::clients::{self, Bridge, ClientSpec, SERVER_KEY, TOKEN_ENV, file};
 use crate::commands::common;
 use crate::commands::{Ctx, Output};
-use crate::error::coded;
+use crate::platform::error::coded;
 use crate::report::{ClientConfigReport, Report, SCHEMA_VERSION, WriteOutcome};
 use crate::runtime::receipt::{ClientEntry, Receipt};
 use crate::runtime::token::{REDACTED, Token};

@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use crate::cli::GlobalArgs;
-use crate::error::{code_of, split_hint};
+use crate::platform::error::{code_of, split_hint};
 use crate::release::download::Progress;
 use crate::report::{CommandName, Document, ErrorInfo, Failure, Report, SCHEMA_VERSION};
 

@@ -5,13 +5,13 @@ use anyhow::Result;
 
 use crate::cli::RepairArgs;
 use crate::commands::common;
+use crate::commands::installation;
 use crate::commands::{Ctx, Output};
+use crate::platform::fsutil;
 use crate::release::checksums::Sha256Hex;
 use crate::release::download::{Fetcher, Source};
-use crate::release::install;
 use crate::release::resolve::Resolved;
 use crate::report::{Finding, RepairReport, Report, SCHEMA_VERSION};
-use crate::runtime::fsutil;
 use crate::runtime::receipt::Receipt;
 use crate::runtime::service::{self, backend::Backend};
 use crate::runtime::token::Token;
@@ -86,7 +86,7 @@ pub async fn run(ctx: &Ctx, args: &RepairArgs) -> Result<Output> {
     }
 
     // An upgrade or rollback cut off between switching `current` and saving the receipt.
-    match install::reconcile_interrupted(paths, fix) {
+    match installation::reconcile_interrupted(paths, fix) {
         Ok(Some(found)) => note("interrupted-upgrade", found.to_string(), Ok(())),
         Ok(None) => {}
         Err(e) => note(
@@ -103,12 +103,12 @@ pub async fn run(ctx: &Ctx, args: &RepairArgs) -> Result<Output> {
         return Ok(report(args.dry_run, findings, human));
     };
     let version = receipt.active.version.clone();
-    let current_ok = install::current_version(paths).as_deref() == Some(version.as_str())
+    let current_ok = paths.current_version().as_deref() == Some(version.as_str())
         && paths
             .version_dir(&version)
             .join(crate::release::bundle::BUNDLE_JSON)
             .exists();
-    let files_ok = install::files_match(paths, &receipt);
+    let files_ok = receipt.files_match(&paths.version_dir(&receipt.active.version));
     if !current_ok || !files_ok {
         let kind = if !current_ok {
             "current-pointer"
@@ -118,7 +118,7 @@ pub async fn run(ctx: &Ctx, args: &RepairArgs) -> Result<Output> {
         let detail = if !current_ok {
             format!("`current` does not point at the installed {version}")
         } else {
-            let bad = install::mismatched_files(paths, &receipt);
+            let bad = receipt.mismatched_files(&paths.version_dir(&receipt.active.version));
             format!("installed files of {version} no longer match the receipt: {bad:?}")
         };
         let result = if fix {
@@ -132,7 +132,8 @@ pub async fn run(ctx: &Ctx, args: &RepairArgs) -> Result<Output> {
     // The OS service definition and its environment.
     let backend = service::backend_of(&config);
     if backend != Backend::Process {
-        let spec = service::service_spec(paths, backend);
+        let spec =
+            service::service_spec(paths, backend, &super::installation::service_program(paths));
         let def = service::manager::definition_path(backend);
         let wanted = service::manager::render(backend, &spec);
         let current = def.as_ref().and_then(|p| std::fs::read_to_string(p).ok());
@@ -157,7 +158,10 @@ pub async fn run(ctx: &Ctx, args: &RepairArgs) -> Result<Output> {
             note(
                 "service-definition",
                 format!("{p}{where_}"),
-                act(&|| service::install(paths, backend).map(|_| ())),
+                act(&|| {
+                    service::install(paths, backend, &super::installation::service_program(paths))
+                        .map(|_| ())
+                }),
             );
         }
     }
@@ -168,7 +172,7 @@ pub async fn run(ctx: &Ctx, args: &RepairArgs) -> Result<Output> {
     let restart = || {
         // A stale definition was just rewritten; restart so the manager runs it.
         let _ = service::stop(paths, &config);
-        service::start(paths, &config).map(|_| ())
+        service::start(paths, &config, &|| super::installation::installed(paths)).map(|_| ())
     };
     if snap.healthy().is_some() && token_missing {
         note(
@@ -252,7 +256,7 @@ async fn reinstall(ctx: &Ctx, receipt: &Receipt) -> Result<()> {
     };
     let fetcher = Fetcher::new()?;
     let progress = ctx.printer.progress();
-    install::fetch_and_install(
+    installation::fetch_and_install(
         &ctx.paths,
         &fetcher,
         &resolved,

@@ -15,10 +15,12 @@ use crate::runtime::config::Config;
 use crate::runtime::paths::Paths;
 use crate::runtime::service::supervisor::{self, EXIT_NO_RESTART};
 use crate::runtime::token::Token;
-use crate::store::Store;
 
 pub fn run(args: &ServeArgs) -> ExitCode {
     process_info::mark_started();
+    if let Some(v) = crate::release::bundle::version_of_current_exe() {
+        crate::gateway::server::set_version(v);
+    }
     init_logging();
     let rt = match super::multi_thread_runtime(None) {
         Ok(rt) => rt,
@@ -63,8 +65,10 @@ async fn serve(args: &ServeArgs) -> Result<()> {
     };
     let mut config = Config::load_or_default(&paths.config_file()).context(NoRestart)?;
     crate::commands::common::apply_endpoint(&args.endpoint, &mut config).context(NoRestart)?;
-    let jobs = open_jobs(&paths, &config).context(NoRestart)?;
-    let gateway = Gateway::new(jobs.clone(), paths.clone());
+    let settings = job_settings(&config, &|k| std::env::var(k).ok()).context(NoRestart)?;
+    let jobs = JobManager::open(&paths, settings).context(NoRestart)?;
+    let gateway =
+        Gateway::new(jobs.clone(), paths.clone()).with_client_probe(crate::clients::detect_all);
     spawn_pruning(jobs.clone());
     if args.stdio {
         use rmcp::ServiceExt;
@@ -121,15 +125,6 @@ async fn serve(args: &ServeArgs) -> Result<()> {
         .context("the HTTP server failed");
     jobs.shutdown().await;
     served
-}
-
-/// The store and job manager; the data dir may not exist yet when `serve` runs without
-/// `setup` (stdio clients, tests).
-fn open_jobs(paths: &Paths, config: &Config) -> Result<Arc<JobManager>> {
-    crate::runtime::fsutil::create_private_dir(&paths.data_dir)?;
-    let store = Store::open(&paths.db_file())?;
-    let settings = job_settings(config, &|k| std::env::var(k).ok())?;
-    JobManager::new(Arc::new(store), settings)
 }
 
 /// Retention is enforced hourly as well as at start, so a long-running gateway does not

@@ -5,9 +5,10 @@ use anyhow::{Context, Result, bail};
 use crate::cli::SetupArgs;
 use crate::commands::common::{self, endpoint, locations};
 use crate::commands::{Ctx, Output};
-use crate::release::download::{Fetcher, Source, sha256_file};
+use crate::platform::hash::sha256_file;
+use crate::release::download::{Fetcher, Source};
 use crate::release::resolve::{Resolved, resolve};
-use crate::release::{assemble, bundle, install};
+use crate::release::{assemble, bundle};
 use crate::report::{Report, SCHEMA_VERSION, SetupReport};
 use crate::runtime::config::Config;
 use crate::runtime::receipt::Receipt;
@@ -28,7 +29,8 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
             (d.backend, Some(d.reason))
         }
         (Some(choice), _) => (
-            Backend::choose(choice, args.system).map_err(|e| crate::error::coded("usage", e))?,
+            Backend::choose(choice, args.system)
+                .map_err(|e| crate::platform::error::coded("usage", e))?,
             None,
         ),
         (None, Some(e)) => (service::backend_of(e), None),
@@ -46,7 +48,7 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
             .interact()
             .unwrap_or(false);
         if !go {
-            bail!(crate::error::coded(
+            bail!(crate::platform::error::coded(
                 "cancelled",
                 "setup cancelled; nothing was changed"
             ));
@@ -82,9 +84,14 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
             ctx.printer
                 .step(format!("Installing the gateway from {label} ..."));
             let progress = ctx.printer.progress();
-            let o =
-                install::fetch_and_install(paths, &fetcher, &resolved, &label, progress.as_ref())
-                    .await?;
+            let o = super::installation::fetch_and_install(
+                paths,
+                &fetcher,
+                &resolved,
+                &label,
+                progress.as_ref(),
+            )
+            .await?;
             if o.changed {
                 actions.push(format!("installed gateway {} ({})", o.version, label));
             }
@@ -113,7 +120,8 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
     receipt.service_backend = backend.name().to_string();
     receipt.service_definition = None;
     if backend != Backend::Process {
-        let spec = service::service_spec(paths, backend);
+        let spec =
+            service::service_spec(paths, backend, &super::installation::service_program(paths));
         let def = service::manager::definition_path(backend);
         let wanted = service::manager::render(backend, &spec);
         let current = def.as_ref().and_then(|p| std::fs::read_to_string(p).ok());
@@ -121,7 +129,8 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
         let env_wanted = service::definition::env_file_contents(&spec.env);
         if wanted.is_none() || current != wanted || env_now.as_deref() != Some(env_wanted.as_str())
         {
-            let path = service::install(paths, backend)?;
+            let path =
+                service::install(paths, backend, &super::installation::service_program(paths))?;
             actions.push(format!(
                 "installed the {} service{}",
                 backend.name(),
@@ -160,7 +169,7 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
             "Starting the gateway on {} ...",
             config.local_url()
         ));
-        let started = service::start(paths, &config)?;
+        let started = service::start(paths, &config, &|| super::installation::installed(paths))?;
         if !started.already_running {
             actions.push(format!("started the gateway (pid {})", started.pid));
         }
@@ -222,7 +231,7 @@ async fn wanted_bundle(
         || args.checksum.checksums.is_some()
         || args.checksum.manifest.is_some();
     if args.bundle.is_some() || has_checksum {
-        let resolved = resolve(fetcher, args.bundle.as_deref(), &args.checksum).await?;
+        let resolved = resolve(fetcher, args.bundle.as_deref(), &args.checksum.pins()).await?;
         let label = resolved.source.display();
         return Ok(Some((resolved, label)));
     }
@@ -237,8 +246,8 @@ async fn wanted_bundle(
             .is_some_and(|h| sha256_file(&exe).is_ok_and(|e| e.as_str() == h));
         if r.active.source == EMBEDDED
             && same_binary
-            && install::current_version(paths).as_deref() == Some(r.active.version.as_str())
-            && install::files_match(paths, &r)
+            && paths.current_version().as_deref() == Some(r.active.version.as_str())
+            && r.files_match(&paths.version_dir(&r.active.version))
         {
             return Ok(None);
         }

@@ -10,7 +10,9 @@ use crate::runtime::service;
 pub fn run(ctx: &Ctx) -> Result<Output> {
     let _lock = common::lock(ctx)?;
     let config = common::load_config(ctx)?;
-    let started = service::start(&ctx.paths, &config)?;
+    let started = service::start(&ctx.paths, &config, &|| {
+        super::installation::installed(&ctx.paths)
+    })?;
     let message = if started.already_running {
         format!(
             "Already running (pid {}) at {}",

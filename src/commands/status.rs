@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use crate::commands::common::{self, endpoint, locations};
 use crate::commands::{Ctx, Output};
-use crate::release::{bundle::HOST_TARGET, install};
+use crate::release::bundle::HOST_TARGET;
 use crate::report::{Report, RunState, SCHEMA_VERSION, StatusReport};
 use crate::runtime::receipt::Receipt;
 use crate::runtime::service::{Snapshot, pidfile::PidState};
@@ -14,7 +14,7 @@ pub fn run(ctx: &Ctx) -> Result<Output> {
     let paths = &ctx.paths;
     let config = common::load_config(ctx)?;
     let receipt = Receipt::load(&paths.receipt_file())?;
-    let version = install::current_version(paths);
+    let version = paths.current_version();
     let installed = version.is_some();
     let snap = Snapshot::take(paths, &config);
     let mut service = common::service_state(&config, &snap, installed);

@@ -10,8 +10,8 @@ use crate::cli::UninstallArgs;
 use crate::clients::recorded::{self, State};
 use crate::commands::common;
 use crate::commands::{Ctx, Output};
+use crate::platform::fsutil::remove_path;
 use crate::report::{Removal, Report, SCHEMA_VERSION, UninstallReport};
-use crate::runtime::fsutil::remove_path;
 use crate::runtime::receipt::Receipt;
 use crate::runtime::service::{self, pidfile};
 

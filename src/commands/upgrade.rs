@@ -3,12 +3,12 @@
 
 use anyhow::{Result, bail};
 
-use crate::cli::{ChecksumArgs, UpgradeArgs};
+use crate::cli::UpgradeArgs;
 use crate::commands::common;
 use crate::commands::{Ctx, Output};
 use crate::release::download::{Fetcher, Source};
 use crate::release::manifest::{MANIFEST_FILE, Manifest};
-use crate::release::{install, resolve};
+use crate::release::resolve;
 use crate::report::{Report, SCHEMA_VERSION, UpgradeReport};
 
 /// Where releases are published; `--from` or `release_url` in config.toml override it.
@@ -18,7 +18,7 @@ pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Output> {
     let config = common::load_config(ctx)?;
     if let Some(v) = &args.version {
         semver::Version::parse(v).map_err(|e| {
-            crate::error::coded(
+            crate::platform::error::coded(
                 "usage",
                 format!("--version {v:?} is not a version like 1.2.3: {e}"),
             )
@@ -33,7 +33,7 @@ pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Output> {
     if let Some(v) = &args.version
         && manifest.version != *v
     {
-        bail!(crate::error::coded(
+        bail!(crate::platform::error::coded(
             "version-missing",
             format!(
                 "{manifest_url} is release {}, not {v}\nhelp: point --from at the release directory of {v}",
@@ -43,7 +43,7 @@ pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Output> {
     }
     if !args.check {
         let _lock = common::lock(ctx)?;
-        if let Some(found) = install::reconcile_interrupted(&ctx.paths, true)? {
+        if let Some(found) = super::installation::reconcile_interrupted(&ctx.paths, true)? {
             ctx.printer.step(format!("Cleaned up: {found}"));
         }
     }
@@ -111,7 +111,7 @@ async fn upgrade_bundle(
     manifest: &Manifest,
     manifest_url: &str,
 ) -> Result<Output> {
-    let installed = install::current_version(&ctx.paths);
+    let installed = ctx.paths.current_version();
     let available = semver::Version::parse(&manifest.version)?;
     let newer = match installed.as_deref().map(semver::Version::parse) {
         Some(Ok(current)) => available > current,
@@ -194,7 +194,7 @@ async fn upgrade_bundle(
         });
     }
     if !newer && !args.allow_downgrade {
-        bail!(crate::error::coded(
+        bail!(crate::platform::error::coded(
             "downgrade-refused",
             format!(
                 "the release manifest offers {}, older than the installed {}; nothing was changed\nhelp: pass --allow-downgrade to install it anyway",
@@ -203,9 +203,9 @@ async fn upgrade_bundle(
             )
         ));
     }
-    let checksum = ChecksumArgs {
+    let checksum = resolve::Pins {
         manifest: Some(manifest_url.to_string()),
-        ..ChecksumArgs::default()
+        ..Default::default()
     };
     let resolved = resolve::resolve(fetcher, None, &checksum).await?;
     let _lock = common::lock(ctx)?;
@@ -216,10 +216,15 @@ async fn upgrade_bundle(
     ));
     let progress = ctx.printer.progress();
     let label = resolved.source.display();
-    let outcome =
-        install::fetch_and_install(&ctx.paths, fetcher, &resolved, &label, progress.as_ref())
-            .await?;
-    crate::runtime::failpoint::hit("upgrade-after-switch");
+    let outcome = super::installation::fetch_and_install(
+        &ctx.paths,
+        fetcher,
+        &resolved,
+        &label,
+        progress.as_ref(),
+    )
+    .await?;
+    crate::platform::failpoint::hit("upgrade-after-switch");
     let restarted = if args.no_restart {
         false
     } else {
@@ -262,7 +267,7 @@ async fn update_self(
     let artifact = manifest
         .find(ArtifactKind::Binary, HOST_TARGET)
         .ok_or_else(|| {
-            crate::error::coded(
+            crate::platform::error::coded(
                 "target-missing",
                 format!(
                     "release {} has no bootstrapper binary for {HOST_TARGET}",
@@ -278,7 +283,7 @@ async fn update_self(
             .await?,
     )?;
     if sums.get(&artifact.name) != Some(&expected) {
-        bail!(crate::error::coded(
+        bail!(crate::platform::error::coded(
             "checksum-disagreement",
             format!(
                 "{sums_url} and the manifest disagree about {}; nothing was replaced",
@@ -287,7 +292,7 @@ async fn update_self(
         ));
     }
     let exe = std::env::current_exe()?.canonicalize()?;
-    if crate::release::download::sha256_file(&exe)? == expected {
+    if crate::platform::hash::sha256_file(&exe)? == expected {
         return Ok(SelfUpdate::AlreadyCurrent);
     }
     if !self_update_wanted(
@@ -311,7 +316,7 @@ async fn update_self(
                 &crate::release::download::NoProgress,
             )
             .await?;
-        crate::runtime::fsutil::set_mode(&staged, 0o755)?;
+        crate::platform::fsutil::set_mode(&staged, 0o755)?;
         if cfg!(windows) {
             let aside = exe.with_extension("old.exe");
             let _ = std::fs::remove_file(&aside);

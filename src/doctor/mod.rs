@@ -9,15 +9,22 @@
 mod exposure;
 mod providers;
 mod render;
+pub mod state;
 
 pub use render::render;
 
+/// The report as the `--json` document carries it (tagged `command: doctor`), so one
+/// schema validates the CLI's output and the gateway tool's.
+pub fn document(report: DoctorReport) -> serde_json::Result<serde_json::Value> {
+    serde_json::to_value(crate::report::Report::Doctor(Box::new(report)))
+}
+
 use std::time::{Duration, Instant};
 
-use crate::clients::ClientPresence;
-use crate::commands::common;
+use self::state as common;
+use crate::platform::build::HOST_TARGET;
 use crate::providers::auth::LoginStatus;
-use crate::release::{bundle::HOST_TARGET, install};
+use crate::report::ClientPresence;
 use crate::report::{
     DoctorReport, Exposure, HealthProbe, InstallCheck, Problem, ProviderCheck, RunState,
     SCHEMA_VERSION, ServiceState, Severity, SystemInfo, TokenCheck, TransportCheck, UrlCheck,
@@ -36,7 +43,13 @@ pub struct Options {
     /// Running inside the gateway (the MCP tool): this process's environment is the
     /// service's.
     pub inside_gateway: bool,
+    /// Finds which MCP clients point at this gateway. Given by the caller: client
+    /// configs are the bootstrapper's business, and the gateway receives this from `serve`.
+    pub clients: Option<ClientProbe>,
 }
+
+/// See [`Options::clients`].
+pub type ClientProbe = fn(&Paths, &Config) -> Vec<ClientPresence>;
 
 /// What the blocking thread finds.
 struct Local {
@@ -61,7 +74,8 @@ pub async fn diagnose(paths: &Paths, opts: &Options) -> DoctorReport {
     let env = providers::ProbeEnv::load(paths, &config, opts.inside_gateway);
     let local = {
         let (paths, config) = (paths.clone(), config.clone());
-        tokio::task::spawn_blocking(move || local_checks(&paths, &config))
+        let clients = opts.clients;
+        tokio::task::spawn_blocking(move || local_checks(&paths, &config, clients))
     };
     let provider_checks = futures_util::future::join_all(
         crate::providers::ALL
@@ -96,7 +110,7 @@ pub async fn diagnose(paths: &Paths, opts: &Options) -> DoctorReport {
             os: std::env::consts::OS.into(),
             arch: std::env::consts::ARCH.into(),
             target: HOST_TARGET.into(),
-            bootstrapper_version: env!("CARGO_PKG_VERSION").into(),
+            bootstrapper_version: crate::platform::build::VERSION.into(),
             locations: common::locations_of(paths),
         },
         install: local.install,
@@ -112,13 +126,13 @@ pub async fn diagnose(paths: &Paths, opts: &Options) -> DoctorReport {
     }
 }
 
-fn local_checks(paths: &Paths, config: &Config) -> Local {
+fn local_checks(paths: &Paths, config: &Config, clients: Option<ClientProbe>) -> Local {
     let receipt = Receipt::load(&paths.receipt_file()).ok().flatten();
-    let version = install::current_version(paths);
+    let version = paths.current_version();
     let mismatched = receipt
         .as_ref()
         .filter(|_| version.is_some())
-        .map(|r| install::mismatched_files(paths, r));
+        .map(|r| r.mismatched_files(&paths.version_dir(&r.active.version)));
     let installed = version.is_some();
     let snap = Snapshot::take(paths, config);
     let mut service = common::service_state(config, &snap, installed);
@@ -153,7 +167,9 @@ fn local_checks(paths: &Paths, config: &Config) -> Local {
         health,
         health_warning,
         token,
-        clients: crate::clients::detect_all(paths, config),
+        clients: clients
+            .map(|probe| probe(paths, config))
+            .unwrap_or_default(),
     }
 }
 

@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::platform::bounded::run_bounded;
 use crate::providers::Provider;
 use crate::providers::auth::{AuthProbe, LoginStatus, Verdict};
 use crate::report::ProviderCheck;
-use crate::runtime::bounded::run_bounded;
 use crate::runtime::config::Config;
 use crate::runtime::paths::Paths;
 use crate::runtime::service::pidfile::{self, PidState};

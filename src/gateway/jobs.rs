@@ -130,6 +130,14 @@ pub struct ActiveJob {
 }
 
 impl JobManager {
+    /// Opens the store under `paths` and starts managing its jobs; the data dir may not
+    /// exist yet when `serve` runs without `setup` (stdio clients, tests).
+    pub fn open(paths: &crate::runtime::paths::Paths, settings: JobSettings) -> Result<Arc<Self>> {
+        crate::platform::fsutil::create_private_dir(&paths.data_dir)?;
+        let store = Store::open(&paths.db_file())?;
+        Self::new(Arc::new(store), settings)
+    }
+
     /// Opens the manager over `store`: jobs left `running` by a previous gateway become
     /// `orphaned`, and expired jobs are pruned.
     pub fn new(store: Arc<Store>, settings: JobSettings) -> Result<Arc<Self>> {

@@ -23,26 +23,22 @@ use crate::runtime::paths::Paths;
 use crate::store::Store;
 
 pub const SERVER_NAME: &str = "llm-cli-gateway";
-/// The version this gateway reports (`/healthz`, serverInfo, `llm_process_health`): the
-/// version of the installed bundle it runs from, so `upgrade` can tell that the new
-/// bundle — not an old process — is answering. A binary outside a bundle reports the
-/// crate version.
-pub fn version() -> &'static str {
-    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    VERSION
-        .get_or_init(|| bundle_version().unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()))
+
+static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Sets the version this gateway reports (`/healthz`, serverInfo, `llm_process_health`):
+/// the version of the installed bundle it runs from, so `upgrade` can tell that the new
+/// bundle — not an old process — is answering. `serve` reads it from `bundle.json`
+/// (releases are not the gateway's business). Only the first call counts.
+pub fn set_version(version: String) {
+    let _ = VERSION.set(version);
 }
 
-/// The version in `bundle.json` of the bundle whose entrypoint is this executable
-/// (`versions/<v>/bin/llm-cli-gateway` → `versions/<v>/bundle.json`).
-fn bundle_version() -> Option<String> {
-    let exe = std::env::current_exe().ok()?.canonicalize().ok()?;
-    exe.ancestors().skip(1).take(3).find_map(|root| {
-        let bytes = std::fs::read(root.join(crate::release::bundle::BUNDLE_JSON)).ok()?;
-        let manifest = crate::release::bundle::BundleManifest::parse(&bytes).ok()?;
-        let entry = root.join(&manifest.entrypoint).canonicalize().ok()?;
-        (entry == exe).then_some(manifest.version)
-    })
+/// The version set by [`set_version`]; a binary outside a bundle reports the crate version.
+pub fn version() -> &'static str {
+    VERSION
+        .get()
+        .map_or(crate::platform::build::VERSION, String::as_str)
 }
 
 #[derive(Clone)]
@@ -50,6 +46,9 @@ pub struct Gateway {
     pub(crate) jobs: Arc<JobManager>,
     /// Where this installation's files are, for `doctor`.
     pub(crate) paths: Arc<Paths>,
+    /// How `doctor` finds client configs; given by `serve`, since editing and reading
+    /// client files belongs to the bootstrapper.
+    pub(crate) client_probe: Option<crate::doctor::ClientProbe>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -65,8 +64,15 @@ impl Gateway {
         Self {
             jobs,
             paths: Arc::new(paths),
+            client_probe: None,
             tool_router: router,
         }
+    }
+
+    /// Lets the `doctor` tool report which MCP clients point at this gateway.
+    pub fn with_client_probe(mut self, probe: crate::doctor::ClientProbe) -> Self {
+        self.client_probe = Some(probe);
+        self
     }
 
     pub(crate) fn store(&self) -> &Arc<Store> {

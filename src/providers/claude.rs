@@ -13,7 +13,7 @@ use super::auth::{AuthProbe, LoginStatus, Verdict};
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
 use super::{Info, Provider, SessionSupport};
-use crate::models::{Catalog, ConfigFormat, ConfigProbe};
+use crate::providers::models::{Catalog, ConfigFormat, ConfigProbe};
 
 pub struct Claude;
 
@@ -233,7 +233,7 @@ fn from_result(doc: &Value) -> Parsed {
         error: if is_error { result.clone() } else { None },
         response: result,
         session_id: output::str_at(doc, "/session_id"),
-        usage: crate::store::flight::Usage {
+        usage: super::Usage {
             input_tokens: output::u64_at(doc, "/usage/input_tokens"),
             output_tokens: output::u64_at(doc, "/usage/output_tokens"),
             cache_read_tokens: output::u64_at(doc, "/usage/cache_read_input_tokens"),

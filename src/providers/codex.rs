@@ -17,7 +17,7 @@ use super::auth::{AuthProbe, LoginStatus, Verdict};
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
 use super::{Info, Provider, SessionSupport};
-use crate::models::{Catalog, ConfigFormat, ConfigProbe};
+use crate::providers::models::{Catalog, ConfigFormat, ConfigProbe};
 
 pub struct Codex;
 

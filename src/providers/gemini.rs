@@ -10,12 +10,12 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::Usage;
 use super::auth::{AuthProbe, Credential, LoginStatus};
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
 use super::{Info, Provider, SessionSupport};
-use crate::models::{Catalog, ConfigFormat, ConfigProbe};
-use crate::store::flight::Usage;
+use crate::providers::models::{Catalog, ConfigFormat, ConfigProbe};
 
 pub struct Gemini;
 

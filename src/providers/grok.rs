@@ -15,7 +15,7 @@ use super::auth::{AuthProbe, Credential, LoginStatus};
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
 use super::{Info, Provider, SessionSupport};
-use crate::models::Catalog;
+use crate::providers::models::Catalog;
 
 pub struct Grok;
 

@@ -9,6 +9,7 @@ pub mod codex;
 pub mod gemini;
 pub mod grok;
 pub mod mistral;
+pub mod models;
 pub mod output;
 pub mod request;
 
@@ -17,8 +18,8 @@ use std::path::{Path, PathBuf};
 use rmcp::model::JsonObject;
 use serde_json::Value;
 
-use crate::models::Catalog;
-pub use output::{Parsed, parse_jsonl};
+use models::Catalog;
+pub use output::{Parsed, Usage, parse_jsonl};
 pub use request::{Common, Invocation, RequestError, SessionChoice};
 
 /// Every provider, in the order tools and reports list them.

@@ -3,7 +3,16 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::store::flight::Usage;
+/// Tokens and cost a CLI reported for one run; the flight recorder stores these.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub cache_read_tokens: Option<u64>,
+    pub cache_creation_tokens: Option<u64>,
+    pub cost_usd: Option<f64>,
+}
 
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use crate::platform::hash::sha256_file;
 use crate::release::bundle::{self, binary_file_name, standard_inputs, write_bundle};
 use crate::release::checksums::{Checksums, Sha256Hex};
-use crate::release::download::sha256_file;
 use crate::release::manifest::{
     self, Artifact, ArtifactKind, CHECKSUMS_FILE, ChecksumsRef, MANIFEST_FILE, Manifest,
 };
@@ -35,7 +35,7 @@ pub fn assemble(
     let bin_path = out.join(&bin_name);
     std::fs::copy(binary, &bin_path)
         .with_context(|| format!("could not copy {}", binary.display()))?;
-    crate::runtime::fsutil::set_mode(&bin_path, 0o755)?;
+    crate::platform::fsutil::set_mode(&bin_path, 0o755)?;
 
     let url = |name: &str| match base_url {
         Some(b) => format!("{}/{}", b.trim_end_matches('/'), name),
@@ -60,7 +60,7 @@ pub fn assemble(
             schema_version: 1,
             name: bundle::PRODUCT.into(),
             version: version.into(),
-            released_at: Some(crate::runtime::receipt::now_rfc3339()),
+            released_at: Some(crate::platform::time::now_rfc3339()),
             artifacts: vec![],
             checksums: ChecksumsRef {
                 name: CHECKSUMS_FILE.into(),
@@ -97,10 +97,15 @@ pub fn assemble(
     let value = serde_json::to_value(&m)?;
     manifest::validate_value(&value)
         .context("the assembled manifest fails release-manifest.schema.json")?;
-    crate::runtime::fsutil::write_atomic("checksums", &sums_path, sums.render().as_bytes(), 0o644)?;
+    crate::platform::fsutil::write_atomic(
+        "checksums",
+        &sums_path,
+        sums.render().as_bytes(),
+        0o644,
+    )?;
     let mut text = serde_json::to_string_pretty(&m)?;
     text.push('\n');
-    crate::runtime::fsutil::write_atomic(
+    crate::platform::fsutil::write_atomic(
         "release manifest",
         &manifest_path,
         text.as_bytes(),

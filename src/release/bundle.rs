@@ -8,13 +8,23 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::release::download::sha256_bytes;
+use crate::platform::hash::sha256_bytes;
 
-/// The target triple this binary was built for.
-pub const HOST_TARGET: &str = env!("LLM_CLI_GATEWAY_TARGET");
+pub use crate::platform::build::{HOST_TARGET, PRODUCT};
 pub const BUNDLE_JSON: &str = "bundle.json";
-pub const PRODUCT: &str = "llm-cli-gateway";
 pub const STATUS_SCHEMA: &str = include_str!("../../status.schema.json");
+
+/// The version in `bundle.json` of the bundle whose entrypoint is this executable
+/// (`versions/<v>/bin/llm-cli-gateway` → `versions/<v>/bundle.json`), if it is one.
+pub fn version_of_current_exe() -> Option<String> {
+    let exe = std::env::current_exe().ok()?.canonicalize().ok()?;
+    exe.ancestors().skip(1).take(3).find_map(|root| {
+        let bytes = std::fs::read(root.join(BUNDLE_JSON)).ok()?;
+        let manifest = BundleManifest::parse(&bytes).ok()?;
+        let entry = root.join(&manifest.entrypoint).canonicalize().ok()?;
+        (entry == exe).then_some(manifest.version)
+    })
+}
 
 /// The entrypoint's path inside a bundle for `target`.
 pub fn entrypoint_for(target: &str) -> String {

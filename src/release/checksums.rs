@@ -2,29 +2,7 @@
 
 use anyhow::{Result, bail};
 
-/// A parsed, lower-cased SHA-256 digest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sha256Hex(String);
-
-impl Sha256Hex {
-    /// Accepts upper- or lower-case hex: both spell the same hash.
-    pub fn parse(text: &str) -> Result<Self> {
-        let t = text.trim();
-        if t.len() != 64 || !t.chars().all(|c| c.is_ascii_hexdigit()) {
-            bail!("{t:?} is not a SHA-256 digest (expected 64 hexadecimal characters)");
-        }
-        Ok(Self(t.to_ascii_lowercase()))
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for Sha256Hex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use crate::platform::hash::Sha256Hex;
 
 #[derive(Debug, Clone, Default)]
 pub struct Checksums {

@@ -79,17 +79,6 @@ pub struct VerifiedFile {
     pub size: u64,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "checksum mismatch for {source_name}: expected {expected}, got {actual}\n\
-     help: the download is corrupt or was tampered with; nothing was installed"
-)]
-pub struct ChecksumMismatch {
-    pub source_name: String,
-    pub expected: String,
-    pub actual: String,
-}
-
 pub struct Fetcher {
     client: reqwest::Client,
     stall: Duration,
@@ -137,7 +126,7 @@ impl Fetcher {
         progress: &dyn Progress,
     ) -> Result<VerifiedFile> {
         let partial = partial_path(dest);
-        let mut file = crate::runtime::fsutil::open_new_with_mode(&partial, 0o600)
+        let mut file = crate::platform::fsutil::open_new_with_mode(&partial, 0o600)
             .with_context(|| format!("could not create {}", partial.display()))?;
         let mut hasher = Sha256::new();
         let mut size = 0u64;
@@ -154,12 +143,14 @@ impl Fetcher {
             file.sync_all()?;
             let actual = hex::encode(hasher.finalize());
             if actual != expected.as_str() {
-                return Err(ChecksumMismatch {
-                    source_name: source.display(),
-                    expected: expected.to_string(),
-                    actual,
-                }
-                .into());
+                return Err(crate::platform::error::coded(
+                    "checksum-mismatch",
+                    format!(
+                        "checksum mismatch for {}: expected {expected}, got {actual}\n\
+                         help: the download is corrupt or was tampered with; nothing was installed",
+                        source.display()
+                    ),
+                ));
             }
             std::fs::rename(&partial, dest).with_context(|| {
                 format!("could not move the verified file to {}", dest.display())
@@ -304,26 +295,6 @@ pub fn partial_path(dest: &Path) -> PathBuf {
     dest.with_file_name(name)
 }
 
-/// Hashes a file already on disk.
-pub fn sha256_file(path: &Path) -> Result<Sha256Hex> {
-    let mut f =
-        std::fs::File::open(path).with_context(|| format!("could not open {}", path.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Sha256Hex::parse(&hex::encode(hasher.finalize()))
-}
-
-pub fn sha256_bytes(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,7 +336,7 @@ mod tests {
             .download_verified(&Source::Path(src), &bad, &dest2, &NoProgress)
             .await
             .unwrap_err();
-        assert!(err.downcast_ref::<ChecksumMismatch>().is_some());
+        assert_eq!(crate::platform::error::code_of(&err), "checksum-mismatch");
         assert!(!dest2.exists() && !partial_path(&dest2).exists());
     }
 }

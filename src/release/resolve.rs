@@ -3,11 +3,21 @@
 
 use anyhow::{Result, bail};
 
-use crate::cli::ChecksumArgs;
 use crate::release::bundle::HOST_TARGET;
 use crate::release::checksums::{Checksums, Sha256Hex};
 use crate::release::download::{Fetcher, Source};
 use crate::release::manifest::{ArtifactKind, Manifest, resolve_url};
+
+/// Where the expected hash comes from; at least one must be given, and all given must agree.
+#[derive(Debug, Clone, Default)]
+pub struct Pins {
+    /// The SHA-256 itself (`--sha256`).
+    pub sha256: Option<String>,
+    /// A SHA256SUMS file listing the bundle (`--checksums`).
+    pub checksums: Option<String>,
+    /// A release-manifest.json listing the bundle (`--manifest`).
+    pub manifest: Option<String>,
+}
 
 /// The bundle to install and the hash it must have.
 #[derive(Debug)]
@@ -18,13 +28,9 @@ pub struct Resolved {
     pub manifest_version: Option<String>,
 }
 
-pub async fn resolve(
-    fetcher: &Fetcher,
-    source: Option<&str>,
-    args: &ChecksumArgs,
-) -> Result<Resolved> {
+pub async fn resolve(fetcher: &Fetcher, source: Option<&str>, args: &Pins) -> Result<Resolved> {
     if args.sha256.is_none() && args.checksums.is_none() && args.manifest.is_none() {
-        bail!(crate::error::coded(
+        bail!(crate::platform::error::coded(
             "checksum-required",
             "refusing to install a bundle without a checksum\nhelp: pass --sha256 HEX, --checksums URL (a SHA256SUMS file) or --manifest URL (release-manifest.json)"
         ));
@@ -48,7 +54,7 @@ pub async fn resolve(
                 })?
             }
             None => m.find(ArtifactKind::Bundle, HOST_TARGET).ok_or_else(|| {
-                crate::error::coded(
+                crate::platform::error::coded(
                     "target-missing",
                     format!(
                         "release {} has no bundle for this machine ({HOST_TARGET}); it has: {}\nhelp: build from source or use a release that supports {HOST_TARGET}",
@@ -121,7 +127,7 @@ pub async fn resolve(
     let (first_from, first) = expected[0].clone();
     for (from, h) in &expected[1..] {
         if *h != first {
-            bail!(crate::error::coded(
+            bail!(crate::platform::error::coded(
                 "checksum-disagreement",
                 format!(
                     "the expected checksums disagree: {first_from} says {first}, {from} says {h}\nhelp: the release is inconsistent or was tampered with; nothing was installed"

@@ -90,7 +90,7 @@ pub fn unpack_tar_gz(archive: &Path, dest: &Path, limits: Limits) -> Result<Unpa
                     );
                 }
                 out.total_bytes += copied;
-                crate::runtime::fsutil::set_mode(&target, normalise_mode(mode))?;
+                crate::platform::fsutil::set_mode(&target, normalise_mode(mode))?;
                 out.files.push((rel_string(&rel), copied));
             }
             tar::EntryType::Symlink | tar::EntryType::Link => {

@@ -1,10 +1,7 @@
 //! The managed runtime: where files live, configuration, the token, the receipt, the
 //! service backend and the health probe. Nothing here prints.
 
-pub mod bounded;
 pub mod config;
-pub mod failpoint;
-pub mod fsutil;
 pub mod health;
 pub mod lock;
 pub mod paths;

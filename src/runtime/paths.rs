@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-/// Environment variable that relocates all state under one directory.
-pub const HOME_ENV: &str = "LLM_CLI_GATEWAY_HOME";
+pub use crate::platform::build::HOME_ENV;
 
 /// The resolved locations of one installation.
 #[derive(Debug, Clone)]
@@ -91,6 +90,11 @@ impl Paths {
     pub fn current_link(&self) -> PathBuf {
         self.data_dir.join("current")
     }
+    /// The version `current` names, if it points at an existing version directory.
+    pub fn current_version(&self) -> Option<String> {
+        let name = crate::platform::fsutil::link_name(&self.current_link())?;
+        self.version_dir(&name).is_dir().then_some(name)
+    }
     /// Verified bundle archives, kept so `repair` can reinstall without the network.
     pub fn cache_dir(&self) -> PathBuf {
         self.data_dir.join("cache")
@@ -137,7 +141,7 @@ impl Paths {
             if !dir.exists() {
                 created.push(dir.clone());
             }
-            crate::runtime::fsutil::create_private_dir(&dir)?;
+            crate::platform::fsutil::create_private_dir(&dir)?;
         }
         Ok(created)
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use crate::runtime::fsutil;
+use crate::platform::fsutil;
 
 /// Shown wherever the token would otherwise appear.
 pub const REDACTED: &str = "<redacted: run with --show-token>";

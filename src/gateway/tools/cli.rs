@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use super::sessions::{CliFilter, provider_id, tri};
 use super::view;
 use crate::gateway::server::Gateway;
+use crate::platform::bounded::run_bounded;
 use crate::providers::{self, Provider};
-use crate::runtime::bounded::run_bounded;
 
 /// `--version` should answer in well under a second; Gemini's takes ~1.5 s.
 const VERSION_TIMEOUT: Duration = Duration::from_secs(10);

@@ -44,11 +44,11 @@ impl Gateway {
             check_public_url: p.check_public_url.unwrap_or(false),
             timeout: Duration::from_millis(timeout),
             inside_gateway: true,
+            clients: self.client_probe,
         };
         let report = doctor::diagnose(&self.paths, &opts).await;
         let text = doctor::render(&report);
-        // Tagged like the CLI's document, so one schema validates both.
-        let value = serde_json::to_value(crate::report::Report::Doctor(Box::new(report)))
+        let value = doctor::document(report)
             .map_err(|e| ErrorData::internal_error(format!("doctor report: {e}"), None))?;
         Ok(view::reply(value, text, false))
     }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::sessions::{CliFilter, provider_id, tri};
 use super::view;
 use crate::gateway::server::Gateway;
-use crate::models::{self, ProcessEnv};
+use crate::providers::models::{self, ProcessEnv};
 use crate::providers::{self, Provider};
 
 /// One provider's listing as JSON (also served as the `models://<provider>` resource).

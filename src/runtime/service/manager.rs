@@ -78,7 +78,7 @@ pub fn render(backend: Backend, spec: &ServiceSpec) -> Option<String> {
 pub fn install(backend: Backend, spec: &ServiceSpec) -> Result<Option<PathBuf>> {
     if backend == Backend::Windows {
         // A configuration written before the backend was refused still names it.
-        return Err(crate::error::coded(
+        return Err(crate::platform::error::coded(
             "service-backend-unavailable",
             super::backend::WINDOWS_SERVICE_MISSING,
         ));
@@ -316,7 +316,7 @@ fn refused(backend: Backend, what: &str, e: io::Error) -> anyhow::Error {
     } else {
         "\nhelp: `--service-backend process` runs the gateway without a service manager".to_string()
     };
-    crate::error::coded(
+    crate::platform::error::coded(
         if denied {
             "service-permission-denied"
         } else {

@@ -14,6 +14,7 @@ pub mod view;
 /// The backend name recorded in config and receipt.
 pub const PROCESS_BACKEND: &str = "process";
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -106,12 +107,24 @@ fn managed_pid(view: Option<&manager::ManagerView>, probe: &Probe) -> PidState {
     })
 }
 
-/// What the OS service runs: the `current` bundle's entrypoint with explicit directories,
-/// so the service finds the same files whatever its environment.
-pub fn service_spec(paths: &Paths, backend: Backend) -> ServiceSpec {
-    let entry = crate::release::bundle::entrypoint_for(crate::release::bundle::HOST_TARGET);
+/// The installed gateway the process backend runs: found by the caller (from the
+/// installed bundle), so the runtime never has to know how bundles are laid out.
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub version: String,
+    /// The entrypoint inside `versions/<version>/`.
+    pub binary: PathBuf,
+}
+
+/// Finds the installed [`Program`]; asked only when a gateway has to be started.
+pub type FindProgram<'a> = &'a dyn Fn() -> Result<Program>;
+
+/// What the OS service runs: `program`, the entrypoint reached through `current` (so
+/// the definition survives upgrades), with explicit directories, so the service finds
+/// the same files whatever its environment.
+pub fn service_spec(paths: &Paths, backend: Backend, program: &Path) -> ServiceSpec {
     ServiceSpec {
-        program: paths.current_link().join(entry),
+        program: program.to_path_buf(),
         args: vec![
             "serve".into(),
             "--config-dir".into(),
@@ -154,7 +167,7 @@ pub fn captured_env() -> Vec<(String, String)> {
 
 /// Writes the service's environment file (0600: users may add API keys to it).
 pub fn write_env_file(paths: &Paths, spec: &ServiceSpec) -> Result<()> {
-    crate::runtime::fsutil::write_atomic(
+    crate::platform::fsutil::write_atomic(
         "service environment file",
         &paths.service_env_file(),
         definition::env_file_contents(&spec.env).as_bytes(),
@@ -163,14 +176,18 @@ pub fn write_env_file(paths: &Paths, spec: &ServiceSpec) -> Result<()> {
 }
 
 /// Installs (or rewrites) the OS service definition and its environment file.
-pub fn install(paths: &Paths, backend: Backend) -> Result<Option<std::path::PathBuf>> {
-    let spec = service_spec(paths, backend);
+pub fn install(
+    paths: &Paths,
+    backend: Backend,
+    program: &Path,
+) -> Result<Option<std::path::PathBuf>> {
+    let spec = service_spec(paths, backend, program);
     write_env_file(paths, &spec)?;
     manager::install(backend, &spec)
 }
 
 /// Starts the installed gateway unless it already runs healthy.
-pub fn start(paths: &Paths, config: &Config) -> Result<StartResult> {
+pub fn start(paths: &Paths, config: &Config, program: FindProgram) -> Result<StartResult> {
     let snap = Snapshot::take(paths, config);
     if let (Some(h), Some(pf)) = (snap.healthy(), snap.running()) {
         return Ok(StartResult {
@@ -181,14 +198,15 @@ pub fn start(paths: &Paths, config: &Config) -> Result<StartResult> {
     }
     let backend = backend_of(config);
     if backend != Backend::Process {
+        program()?;
         return start_managed(paths, config, backend);
     }
     if snap.running().is_some() {
         // Alive but not answering: replace it rather than leave two.
         process::stop(paths)?;
     }
-    let (version, bin) = crate::release::install::installed_binary(paths)?;
-    let started = process::start(paths, config, &bin, &version)?;
+    let program = program()?;
+    let started = process::start(paths, config, &program.binary, &program.version)?;
     Ok(StartResult {
         already_running: false,
         pid: started.pid,
@@ -197,7 +215,6 @@ pub fn start(paths: &Paths, config: &Config) -> Result<StartResult> {
 }
 
 fn start_managed(paths: &Paths, config: &Config, backend: Backend) -> Result<StartResult> {
-    crate::release::install::installed_binary(paths)?;
     manager::reset_failed(backend);
     let before = manager::view(backend);
     manager::start(backend)?;

@@ -59,7 +59,7 @@ pub fn read(path: &Path) -> PidState {
 }
 
 pub fn write(path: &Path, pf: &PidFile) -> anyhow::Result<()> {
-    crate::runtime::fsutil::write_atomic(
+    crate::platform::fsutil::write_atomic(
         "pid file",
         path,
         serde_json::to_string(pf)?.as_bytes(),

@@ -30,8 +30,8 @@ pub struct Started {
 /// Starts the supervisor for the gateway binary `bin` and waits until healthy.
 pub fn start(paths: &Paths, config: &Config, bin: &Path, version: &str) -> Result<Started> {
     check_port_free(config)?;
-    crate::runtime::fsutil::create_private_dir(&paths.logs_dir())?;
-    crate::runtime::fsutil::create_private_dir(&paths.run_dir())?;
+    crate::platform::fsutil::create_private_dir(&paths.logs_dir())?;
+    crate::platform::fsutil::create_private_dir(&paths.run_dir())?;
     rotate_log(&paths.log_file());
     let log = std::fs::OpenOptions::new()
         .create(true)

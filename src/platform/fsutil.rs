@@ -13,7 +13,7 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
         format!(
             "could not create directory {}\nhelp: check that the parent is writable, or set {}",
             dir.display(),
-            crate::runtime::paths::HOME_ENV
+            super::build::HOME_ENV
         )
     })?;
     set_mode(dir, 0o700).with_context(|| format!("could not set permissions on {}", dir.display()))
@@ -95,4 +95,40 @@ pub fn remove_path(path: &Path) -> std::io::Result<bool> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// Atomically points the link `link` at `target` (a path relative to the link's directory):
+/// a symlink on Unix, a pointer file holding the target's last component elsewhere. The
+/// new link is made beside the old one and renamed over it, so readers see one or the other.
+pub fn switch_link(link: &Path, target: &Path) -> Result<()> {
+    let dir = link.parent().unwrap_or(Path::new("."));
+    let name = link.file_name().and_then(|n| n.to_str()).unwrap_or("link");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let _ = remove_path(&tmp);
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(target, &tmp)
+        .with_context(|| format!("could not create {}", tmp.display()))?;
+    #[cfg(not(unix))]
+    fs::write(
+        &tmp,
+        target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    )
+    .with_context(|| format!("could not create {}", tmp.display()))?;
+    fs::rename(&tmp, link).with_context(|| format!("could not switch {}", link.display()))
+}
+
+/// The last component of what `link` points at (see [`switch_link`]), if it is set.
+pub fn link_name(link: &Path) -> Option<String> {
+    #[cfg(unix)]
+    let name = fs::read_link(link)
+        .ok()?
+        .file_name()?
+        .to_string_lossy()
+        .into_owned();
+    #[cfg(not(unix))]
+    let name = fs::read_to_string(link).ok()?.trim().to_string();
+    (!name.is_empty()).then_some(name)
 }

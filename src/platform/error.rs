@@ -26,12 +26,6 @@ pub fn code_of(err: &anyhow::Error) -> &'static str {
         if let Some(c) = cause.downcast_ref::<Coded>() {
             return c.code;
         }
-        if cause
-            .downcast_ref::<crate::release::download::ChecksumMismatch>()
-            .is_some()
-        {
-            return "checksum-mismatch";
-        }
     }
     "error"
 }

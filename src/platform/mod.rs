@@ -1,0 +1,11 @@
+//! The ground floor: helpers every part uses (atomic writes and modes, hashing, time,
+//! build facts, bounded child processes, coded errors, crash injection for tests). It
+//! imports nothing of the project, so any part may depend on it.
+
+pub mod bounded;
+pub mod build;
+pub mod error;
+pub mod failpoint;
+pub mod fsutil;
+pub mod hash;
+pub mod time;
