@@ -298,6 +298,7 @@ pub fn partial_path(dest: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::hash::sha256_bytes;
 
     #[test]
     fn source_names() {
