@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod error;
 pub mod gateway;
 pub mod models;
+pub mod policy;
 pub mod providers;
 pub mod release;
 pub mod report;
