@@ -8,6 +8,7 @@ pub mod commands;
 pub mod doctor;
 pub mod gateway;
 pub mod platform;
+pub mod policy;
 pub mod providers;
 pub mod release;
 pub mod report;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &[&str])] = &[
     ("platform", &[]),
     ("providers", &["platform"]),
+    ("policy", &["platform", "providers"]),
     ("report", &["platform", "providers"]),
     ("store", &["platform", "providers"]),
     ("runtime", &["platform"]),
@@ -18,16 +19,23 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("doctor", &["platform", "runtime", "providers", "report"]),
     (
         "gateway",
-        &["platform", "providers", "store", "runtime", "doctor"],
+        &[
+            "platform",
+            "providers",
+            "policy",
+            "store",
+            "runtime",
+            "doctor",
+        ],
     ),
     (
         "commands",
         &[
             "platform", "cli", "release", "runtime", "gateway", "doctor", "clients", "bridge",
-            "report",
+            "report", "policy",
         ],
     ),
-    ("cli", &["platform", "clients", "release"]),
+    ("cli", &["platform", "clients", "release", "policy"]),
     ("lib", &["*"]),
     ("main", &["*"]),
 ];

@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::access::{ANY, Access, Mode, Modes, ON, Tier};
 use super::auth::{AuthProbe, LoginStatus, Verdict};
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
@@ -26,6 +27,158 @@ const PERMISSION_MODES: &[&str] = &[
     "dontAsk",
     "plan",
 ];
+
+const PM: &str = "permissionMode";
+const TOOLS: &str = "allowedTools";
+
+/// Headless `-p` has nobody to answer a permission prompt, so whatever would prompt is
+/// denied: the modes that prompt only read. `allowedTools` turns prompts into approvals,
+/// so each tool named there counts as if its mode were asked for.
+static MODES: Modes = Modes {
+    mode_parameter: PM,
+    default_tier: Tier::ReadOnly,
+    default_why: "headless `-p` denies every tool that would ask for approval",
+    safer_defaults: &[],
+    modes: &[
+        Mode::new(
+            PM,
+            "default",
+            Tier::ReadOnly,
+            "edits and commands ask for approval, which nobody can give headless",
+        ),
+        Mode::new(
+            PM,
+            "plan",
+            Tier::ReadOnly,
+            "plans without running edits or commands",
+        ),
+        Mode::new(
+            PM,
+            "manual",
+            Tier::ReadOnly,
+            "every tool asks for approval, which nobody can give headless",
+        ),
+        Mode::new(
+            PM,
+            "dontAsk",
+            Tier::ReadOnly,
+            "denies every tool the operator's own settings do not pre-approve",
+        ),
+        Mode::new(
+            PM,
+            "acceptEdits",
+            Tier::WorkspaceWrite,
+            "accepts file edits in the working directories; commands still ask",
+        ),
+        Mode::new(
+            PM,
+            "auto",
+            Tier::Unrestricted,
+            "a model classifier approves actions, shell commands included; a judge reading the same untrusted text is not a boundary",
+        ),
+        Mode::new(
+            PM,
+            "bypassPermissions",
+            Tier::Unrestricted,
+            "skips every permission check",
+        ),
+        Mode::new(
+            "dangerouslySkipPermissions",
+            ON,
+            Tier::Unrestricted,
+            "the legacy spelling of permissionMode bypassPermissions",
+        ),
+        Mode::new(
+            "agent",
+            ANY,
+            Tier::Unrestricted,
+            "an agent definition sets its own permission mode and tools, and project agents live in the working directory, which a workspace-write run can change",
+        ),
+        Mode::new(
+            TOOLS,
+            "Read",
+            Tier::ReadOnly,
+            "reads files in the working directories",
+        ),
+        Mode::new(TOOLS, "Glob", Tier::ReadOnly, "lists files"),
+        Mode::new(TOOLS, "Grep", Tier::ReadOnly, "searches files"),
+        Mode::new(TOOLS, "LS", Tier::ReadOnly, "lists directories"),
+        Mode::new(TOOLS, "NotebookRead", Tier::ReadOnly, "reads notebooks"),
+        Mode::new(
+            TOOLS,
+            "TodoWrite",
+            Tier::ReadOnly,
+            "keeps the session's to-do list",
+        ),
+        Mode::new(
+            TOOLS,
+            "Task",
+            Tier::ReadOnly,
+            "starts a sub-agent, which never needed approval",
+        ),
+        Mode::new(TOOLS, "ExitPlanMode", Tier::ReadOnly, "ends planning"),
+        Mode::new(
+            TOOLS,
+            "Edit",
+            Tier::WorkspaceWrite,
+            "edits files without asking, as acceptEdits does",
+        ),
+        Mode::new(
+            TOOLS,
+            "MultiEdit",
+            Tier::WorkspaceWrite,
+            "edits files without asking, as acceptEdits does",
+        ),
+        Mode::new(
+            TOOLS,
+            "Write",
+            Tier::WorkspaceWrite,
+            "writes files without asking, as acceptEdits does",
+        ),
+        Mode::new(
+            TOOLS,
+            "NotebookEdit",
+            Tier::WorkspaceWrite,
+            "edits notebooks without asking, as acceptEdits does",
+        ),
+        Mode::new(
+            TOOLS,
+            "WebFetch",
+            Tier::WorkspaceWrite,
+            "a network tool: fetches any URL the model picks",
+        ),
+        Mode::new(
+            TOOLS,
+            "WebFetch(…)",
+            Tier::WorkspaceWrite,
+            "a network tool, limited to the named domain",
+        ),
+        Mode::new(
+            TOOLS,
+            "WebSearch",
+            Tier::WorkspaceWrite,
+            "a network tool: searches the web",
+        ),
+        Mode::new(
+            TOOLS,
+            "Bash",
+            Tier::Unrestricted,
+            "runs any shell command, unsandboxed",
+        ),
+        Mode::new(
+            TOOLS,
+            "Bash(…)",
+            Tier::Unrestricted,
+            "the shell is unsandboxed and a command rule still lets the model pick the arguments (`git -C /`, `npm run` scripts), so no rule keeps it in the workspace",
+        ),
+        Mode::new(
+            TOOLS,
+            ANY,
+            Tier::Unrestricted,
+            "any other tool or rule: MCP tools, path rules that reach outside the working directories (`Read(//…)`, `Edit(…)`), tools the gateway does not know",
+        ),
+    ],
+};
 
 static INFO: Info = Info {
     id: "claude",
@@ -189,6 +342,31 @@ impl Provider for Claude {
         })
     }
 
+    fn modes(&self) -> &'static Modes {
+        &MODES
+    }
+
+    fn access(&self, common: &Common, args: &JsonObject) -> Result<Access, RequestError> {
+        let p: Params = request::from_args(args)?;
+        let mut access =
+            MODES.access(common.permission_mode.is_some() || p.dangerously_skip_permissions);
+        access.common_paths(common);
+        if let Some(mode) = &common.permission_mode {
+            request::one_of(PM, mode, PERMISSION_MODES)?;
+            access.ask_value(&MODES, PM, mode);
+        }
+        access.ask_switch(
+            &MODES,
+            "dangerouslySkipPermissions",
+            p.dangerously_skip_permissions,
+        );
+        access.ask_tools(&MODES, TOOLS, common.allowed_tools.as_ref());
+        if let Some(agent) = &p.agent {
+            access.ask_value(&MODES, "agent", agent);
+        }
+        Ok(access)
+    }
+
     fn parse(&self, format: &str, stdout: &str, stderr: &str, exit_code: Option<i32>) -> Parsed {
         let parsed = match format {
             "json" => match output::parse_document(stdout) {
@@ -315,6 +493,65 @@ mod tests {
         );
         let a = argv(json!({"prompt": "--help"}), SessionChoice::New(None)).unwrap();
         assert_eq!(a[1], " --help");
+    }
+
+    fn access(v: Value) -> Result<Access, RequestError> {
+        let args = v.as_object().unwrap().clone();
+        let common = Common::parse(&args)?;
+        Claude.access(&common, &args)
+    }
+
+    #[test]
+    fn every_mode_has_a_tier() {
+        for mode in PERMISSION_MODES {
+            assert!(MODES.lookup(PM, mode).is_some(), "{mode}");
+        }
+    }
+
+    #[test]
+    fn dangerous_requests_are_unrestricted() {
+        for v in [
+            json!({"prompt": "x", "permissionMode": "bypassPermissions"}),
+            json!({"prompt": "x", "permissionMode": "auto"}),
+            json!({"prompt": "x", "dangerouslySkipPermissions": true}),
+            json!({"prompt": "x", "allowedTools": ["Bash"]}),
+            json!({"prompt": "x", "allowedTools": ["Bash(git:*)"]}),
+            json!({"prompt": "x", "allowedTools": ["Read(//etc/**)"]}),
+            json!({"prompt": "x", "allowedTools": ["mcp__github__create_issue"]}),
+            json!({"prompt": "x", "allowedTools": ["Read Bash"]}),
+            json!({"prompt": "x", "agent": "reviewer"}),
+        ] {
+            assert_eq!(access(v.clone()).unwrap().tier(), Tier::Unrestricted, "{v}");
+        }
+    }
+
+    #[test]
+    fn edits_and_reads() {
+        let a =
+            access(json!({"prompt": "x", "permissionMode": "acceptEdits", "cwd": "/w"})).unwrap();
+        assert_eq!(a.tier(), Tier::WorkspaceWrite);
+        assert_eq!(
+            (a.asks[0].parameter.as_str(), a.asks[0].value.as_str()),
+            (PM, "acceptEdits")
+        );
+        assert_eq!(a.paths[0].parameter, "cwd");
+        for tools in [
+            json!(["Edit"]),
+            json!(["Write", "Read"]),
+            json!(["WebFetch(domain:docs.rs)"]),
+        ] {
+            let a = access(json!({"prompt": "x", "allowedTools": tools})).unwrap();
+            assert_eq!(a.tier(), Tier::WorkspaceWrite, "{tools}");
+        }
+        for mode in ["default", "plan", "dontAsk", "manual"] {
+            let a = access(
+                json!({"prompt": "x", "permissionMode": mode, "allowedTools": ["Read", "Grep"]}),
+            );
+            assert_eq!(a.unwrap().tier(), Tier::ReadOnly, "{mode}");
+        }
+        let a = access(json!({"prompt": "x", "disallowedTools": ["Bash"]})).unwrap();
+        assert_eq!(a.tier(), Tier::ReadOnly, "a deny list only narrows");
+        assert!(access(json!({"prompt": "x", "permissionMode": "yolo"})).is_err());
     }
 
     #[test]

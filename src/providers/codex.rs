@@ -13,6 +13,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::access::{ANY, Access, ConfigOverride, Mode, Modes, ON, Tier};
 use super::auth::{AuthProbe, LoginStatus, Verdict};
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
@@ -23,6 +24,82 @@ pub struct Codex;
 
 const SANDBOX_MODES: &[&str] = &["read-only", "workspace-write", "danger-full-access"];
 const APPROVAL_POLICIES: &[&str] = &["untrusted", "on-request", "never"];
+
+const SANDBOX: &str = "sandboxMode";
+const APPROVAL: &str = "askForApproval";
+
+/// The sandbox decides what Codex can do; the approval policy only decides when it asks,
+/// and headless nobody answers. Switches that load configuration the gateway cannot see
+/// (a profile) or drop the operator's own restrictions (rules, user config) count as
+/// unrestricted: only the operator may loosen the operator's CLI configuration.
+static MODES: Modes = Modes {
+    mode_parameter: SANDBOX,
+    default_tier: Tier::ReadOnly,
+    default_why: "`codex exec` runs model commands in its read-only sandbox unless told otherwise",
+    safer_defaults: &[],
+    modes: &[
+        Mode::new(
+            SANDBOX,
+            "read-only",
+            Tier::ReadOnly,
+            "commands run in a sandbox that cannot write or reach the network",
+        ),
+        Mode::new(
+            SANDBOX,
+            "workspace-write",
+            Tier::WorkspaceWrite,
+            "commands may write in the working directory and added directories, without network",
+        ),
+        Mode::new(
+            SANDBOX,
+            "danger-full-access",
+            Tier::Unrestricted,
+            "commands run with no sandbox",
+        ),
+        Mode::new(
+            APPROVAL,
+            ANY,
+            Tier::ReadOnly,
+            "only decides when Codex asks, and headless nobody answers; the sandbox decides what runs",
+        ),
+        Mode::new(
+            "fullAuto",
+            ON,
+            Tier::WorkspaceWrite,
+            "workspace-write sandbox with no approvals",
+        ),
+        Mode::new(
+            "dangerouslyBypassApprovalsAndSandbox",
+            ON,
+            Tier::Unrestricted,
+            "no sandbox and no approvals",
+        ),
+        Mode::new(
+            "search",
+            ON,
+            Tier::WorkspaceWrite,
+            "a network tool: live web search with no per-call approval",
+        ),
+        Mode::new(
+            "profile",
+            ANY,
+            Tier::Unrestricted,
+            "a profile can set any sandbox, approval policy, MCP server or model provider, and the gateway does not read it",
+        ),
+        Mode::new(
+            "ignoreRules",
+            ON,
+            Tier::Unrestricted,
+            "drops the operator's execpolicy rules, the guard on which commands Codex may run",
+        ),
+        Mode::new(
+            "ignoreUserConfig",
+            ON,
+            Tier::Unrestricted,
+            "drops the operator's config.toml and every restriction in it",
+        ),
+    ],
+};
 
 static INFO: Info = Info {
     id: "codex",
@@ -222,6 +299,52 @@ impl Provider for Codex {
         })
     }
 
+    fn modes(&self) -> &'static Modes {
+        &MODES
+    }
+
+    fn access(&self, common: &Common, args: &JsonObject) -> Result<Access, RequestError> {
+        let p: Params = request::from_args(args)?;
+        let mode_given =
+            p.sandbox_mode.is_some() || p.full_auto || p.dangerously_bypass_approvals_and_sandbox;
+        let mut access = MODES.access(mode_given);
+        access.common_paths(common);
+        if let Some(mode) = &p.sandbox_mode {
+            request::one_of(SANDBOX, mode, SANDBOX_MODES)?;
+            access.ask_value(&MODES, SANDBOX, mode);
+        }
+        if let Some(policy) = &p.ask_for_approval {
+            request::one_of(APPROVAL, policy, APPROVAL_POLICIES)?;
+            access.ask_value(&MODES, APPROVAL, policy);
+        }
+        for (name, on) in [
+            ("fullAuto", p.full_auto),
+            (
+                "dangerouslyBypassApprovalsAndSandbox",
+                p.dangerously_bypass_approvals_and_sandbox,
+            ),
+            ("search", p.search),
+            ("ignoreRules", p.ignore_rules),
+            ("ignoreUserConfig", p.ignore_user_config),
+        ] {
+            access.ask_switch(&MODES, name, on);
+        }
+        if let Some(profile) = &p.profile {
+            check_profile(profile)?;
+            access.ask_value(&MODES, "profile", profile);
+        }
+        access.codex_overrides = p
+            .config_overrides
+            .iter()
+            .flatten()
+            .map(|(key, value)| ConfigOverride {
+                key: key.clone(),
+                value: value.clone(),
+            })
+            .collect();
+        Ok(access)
+    }
+
     fn parse(&self, format: &str, stdout: &str, stderr: &str, exit_code: Option<i32>) -> Parsed {
         let parsed = if format == "json" {
             let events = output::parse_jsonl(stdout);
@@ -269,7 +392,7 @@ fn exec_flags(
     a.push("--skip-git-repo-check".into());
     request::push_opt(a, "--model", model);
     if let Some(profile) = &p.profile {
-        request::check_flag_value("profile", profile)?;
+        check_profile(profile)?;
         request::push_opt(a, "--profile", Some(profile));
     }
     for (k, v) in p.config_overrides.iter().flatten() {
@@ -293,6 +416,30 @@ fn exec_flags(
         }
     }
     Ok(())
+}
+
+/// A profile names `$CODEX_HOME/<name>.config.toml`, so a name with a path in it
+/// (`../../tmp/x`) would load any TOML file as configuration.
+fn check_profile(profile: &str) -> Result<(), RequestError> {
+    request::check_flag_value("profile", profile)?;
+    if profile
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        Ok(())
+    } else {
+        Err(RequestError::new(format!(
+            "profile {profile:?} must be a plain name ([A-Za-z0-9_-]), not a path"
+        )))
+    }
+}
+
+/// What `codex_fork_session` asks: the fork runs with the forked session's own sandbox
+/// and only the shared parameters, so its working directory is all there is to check.
+pub fn fork_access(p: &ForkParams) -> Access {
+    let mut access = MODES.access(false);
+    access.common_paths(&p.common);
+    access
 }
 
 /// Argv for `codex_fork_session`: `codex exec fork [flags] <id>|--last <prompt>`.
@@ -434,6 +581,85 @@ mod tests {
                 .windows(2)
                 .any(|w| w == ["-c", "model_reasoning_effort=high"])
         );
+    }
+
+    fn access(v: Value) -> Result<Access, RequestError> {
+        let args = v.as_object().unwrap().clone();
+        let common = Common::parse(&args)?;
+        Codex.access(&common, &args)
+    }
+
+    #[test]
+    fn every_mode_has_a_tier() {
+        for mode in SANDBOX_MODES {
+            assert!(MODES.lookup(SANDBOX, mode).is_some(), "{mode}");
+        }
+    }
+
+    #[test]
+    fn dangerous_requests_are_unrestricted() {
+        for v in [
+            json!({"prompt": "x", "sandboxMode": "danger-full-access"}),
+            json!({"prompt": "x", "dangerouslyBypassApprovalsAndSandbox": true}),
+            json!({"prompt": "x", "fullAuto": true, "sandboxMode": "danger-full-access"}),
+            json!({"prompt": "x", "profile": "work"}),
+            json!({"prompt": "x", "ignoreRules": true}),
+            json!({"prompt": "x", "ignoreUserConfig": true}),
+        ] {
+            assert_eq!(access(v.clone()).unwrap().tier(), Tier::Unrestricted, "{v}");
+        }
+    }
+
+    #[test]
+    fn sandbox_decides_and_network_is_not_read_only() {
+        let tier = |v: Value| access(v).unwrap().tier();
+        assert_eq!(tier(json!({"prompt": "x"})), Tier::ReadOnly);
+        assert_eq!(
+            tier(json!({"prompt": "x", "sandboxMode": "read-only", "askForApproval": "never"})),
+            Tier::ReadOnly
+        );
+        assert_eq!(
+            tier(json!({"prompt": "x", "fullAuto": true})),
+            Tier::WorkspaceWrite
+        );
+        assert_eq!(
+            tier(json!({"prompt": "x", "sandboxMode": "workspace-write"})),
+            Tier::WorkspaceWrite
+        );
+        assert_eq!(
+            tier(json!({"prompt": "x", "search": true})),
+            Tier::WorkspaceWrite
+        );
+        assert!(access(json!({"prompt": "x", "sandboxMode": "none"})).is_err());
+    }
+
+    #[test]
+    fn overrides_and_profiles_are_reported() {
+        let a = access(json!({"prompt": "x", "cwd": "/w", "configOverrides": {"mcp_servers.x.command": "/bin/sh"}})).unwrap();
+        assert_eq!(a.codex_overrides[0].key, "mcp_servers.x.command");
+        assert_eq!(a.codex_overrides[0].value, "/bin/sh");
+        assert_eq!(a.paths[0].value, "/w");
+        for bad in ["../../tmp/evil", "a/b", "a.b"] {
+            assert!(
+                access(json!({"prompt": "x", "profile": bad})).is_err(),
+                "{bad}"
+            );
+            assert!(
+                argv(
+                    json!({"prompt": "x", "profile": bad}),
+                    SessionChoice::New(None)
+                )
+                .is_err(),
+                "{bad}"
+            );
+        }
+        let p: ForkParams = request::from_args(
+            json!({"prompt": "x", "cwd": "/w", "forkLast": true})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(fork_access(&p).paths[0].value, "/w");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::Usage;
+use super::access::{ANY, Access, Mode, Modes, Tier};
 use super::auth::{AuthProbe, Credential, LoginStatus};
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
@@ -22,6 +23,112 @@ pub struct Gemini;
 const APPROVAL_MODES: &[&str] = &["default", "auto_edit", "yolo", "plan"];
 /// Exit code the CLI uses for "no auth method configured".
 const EXIT_NO_AUTH: i32 = 41;
+
+const AM: &str = "approvalMode";
+const TOOLS: &str = "allowedTools";
+
+/// Headless Gemini leaves out every tool that would need confirmation, so the modes that
+/// confirm only read. `allowedTools` (`--allowed-tools`) lets a tool run without
+/// confirmation, so each one counts as if its mode were asked for; a policy file can do
+/// the same for any tool.
+static MODES: Modes = Modes {
+    mode_parameter: AM,
+    default_tier: Tier::ReadOnly,
+    default_why: "headless Gemini offers no tool that needs confirmation",
+    safer_defaults: &[],
+    modes: &[
+        Mode::new(
+            AM,
+            "default",
+            Tier::ReadOnly,
+            "tools that need confirmation are not offered headless",
+        ),
+        Mode::new(AM, "plan", Tier::ReadOnly, "read-only planning"),
+        Mode::new(
+            AM,
+            "auto_edit",
+            Tier::WorkspaceWrite,
+            "edit tools run without confirmation; the shell still needs it",
+        ),
+        Mode::new(
+            AM,
+            "yolo",
+            Tier::Unrestricted,
+            "every tool runs without confirmation, the shell included",
+        ),
+        Mode::new(
+            "policyFiles",
+            ANY,
+            Tier::Unrestricted,
+            "a policy file can allow any tool, the shell included, and the gateway does not read it",
+        ),
+        Mode::new(TOOLS, "read_file", Tier::ReadOnly, "reads files"),
+        Mode::new(TOOLS, "read_many_files", Tier::ReadOnly, "reads files"),
+        Mode::new(TOOLS, "list_directory", Tier::ReadOnly, "lists directories"),
+        Mode::new(TOOLS, "glob", Tier::ReadOnly, "lists files"),
+        Mode::new(
+            TOOLS,
+            "search_file_content",
+            Tier::ReadOnly,
+            "searches files",
+        ),
+        Mode::new(TOOLS, "grep_search", Tier::ReadOnly, "searches files"),
+        Mode::new(
+            TOOLS,
+            "write_todos",
+            Tier::ReadOnly,
+            "keeps the session's to-do list",
+        ),
+        Mode::new(
+            TOOLS,
+            "write_file",
+            Tier::WorkspaceWrite,
+            "writes files without confirmation, as auto_edit does",
+        ),
+        Mode::new(
+            TOOLS,
+            "replace",
+            Tier::WorkspaceWrite,
+            "edits files without confirmation, as auto_edit does",
+        ),
+        Mode::new(
+            TOOLS,
+            "web_fetch",
+            Tier::WorkspaceWrite,
+            "a network tool: fetches URLs the model picks",
+        ),
+        Mode::new(
+            TOOLS,
+            "google_web_search",
+            Tier::WorkspaceWrite,
+            "a network tool: searches the web",
+        ),
+        Mode::new(
+            TOOLS,
+            "run_shell_command",
+            Tier::Unrestricted,
+            "runs any shell command",
+        ),
+        Mode::new(
+            TOOLS,
+            "run_shell_command(…)",
+            Tier::Unrestricted,
+            "a command prefix still lets the model pick the arguments, so no prefix keeps the shell in the workspace",
+        ),
+        Mode::new(
+            TOOLS,
+            "save_memory",
+            Tier::Unrestricted,
+            "writes ~/.gemini/GEMINI.md, outside the workspace, which every later run reads",
+        ),
+        Mode::new(
+            TOOLS,
+            ANY,
+            Tier::Unrestricted,
+            "any other tool or rule: MCP tools, tools the gateway does not know",
+        ),
+    ],
+};
 
 static INFO: Info = Info {
     id: "gemini",
@@ -164,6 +271,29 @@ impl Provider for Gemini {
             env: Vec::new(),
             warnings,
         })
+    }
+
+    fn modes(&self) -> &'static Modes {
+        &MODES
+    }
+
+    fn access(&self, common: &Common, args: &JsonObject) -> Result<Access, RequestError> {
+        let p: Params = request::from_args(args)?;
+        let mut access = MODES.access(p.approval_mode.is_some());
+        access.common_paths(common);
+        if let Some(mode) = &p.approval_mode {
+            request::one_of(AM, mode, APPROVAL_MODES)?;
+            access.ask_value(&MODES, AM, mode);
+        }
+        access.ask_tools(&MODES, TOOLS, common.allowed_tools.as_ref());
+        for file in p.policy_files.iter().flatten() {
+            access.ask_value(&MODES, "policyFiles", file);
+            access.path("policyFiles", file);
+        }
+        for dir in p.include_directories.iter().flatten() {
+            access.path("includeDirectories", dir);
+        }
+        Ok(access)
     }
 
     fn parse(&self, format: &str, stdout: &str, stderr: &str, exit_code: Option<i32>) -> Parsed {
@@ -314,6 +444,73 @@ mod tests {
             Gemini
                 .invocation(&c, &args, None, &SessionChoice::Latest)
                 .is_err()
+        );
+    }
+
+    fn access(v: Value) -> Result<Access, RequestError> {
+        let args = v.as_object().unwrap().clone();
+        let common = Common::parse(&args)?;
+        Gemini.access(&common, &args)
+    }
+
+    #[test]
+    fn every_mode_has_a_tier() {
+        for mode in APPROVAL_MODES {
+            assert!(MODES.lookup(AM, mode).is_some(), "{mode}");
+        }
+    }
+
+    #[test]
+    fn dangerous_requests_are_unrestricted() {
+        for v in [
+            json!({"prompt": "x", "approvalMode": "yolo"}),
+            json!({"prompt": "x", "allowedTools": ["run_shell_command"]}),
+            json!({"prompt": "x", "allowedTools": ["run_shell_command(git)"]}),
+            json!({"prompt": "x", "allowedTools": ["save_memory"]}),
+            json!({"prompt": "x", "policyFiles": ["/w/allow-all.toml"]}),
+        ] {
+            assert_eq!(access(v.clone()).unwrap().tier(), Tier::Unrestricted, "{v}");
+        }
+    }
+
+    #[test]
+    fn modes_tools_and_paths() {
+        let tier = |v: Value| access(v).unwrap().tier();
+        assert_eq!(tier(json!({"prompt": "x"})), Tier::ReadOnly);
+        assert_eq!(
+            tier(json!({"prompt": "x", "approvalMode": "plan"})),
+            Tier::ReadOnly
+        );
+        assert_eq!(
+            tier(json!({"prompt": "x", "approvalMode": "auto_edit"})),
+            Tier::WorkspaceWrite
+        );
+        assert_eq!(
+            tier(json!({"prompt": "x", "allowedTools": ["replace"]})),
+            Tier::WorkspaceWrite
+        );
+        assert_eq!(
+            tier(json!({"prompt": "x", "allowedTools": ["web_fetch"]})),
+            Tier::WorkspaceWrite
+        );
+        assert_eq!(
+            tier(json!({"prompt": "x", "sandbox": true, "allowedTools": ["read_file"]})),
+            Tier::ReadOnly
+        );
+        let a = access(json!({"prompt": "x", "cwd": "/w", "includeDirectories": ["/a", "/b"], "policyFiles": ["/p.toml"]})).unwrap();
+        let paths: Vec<_> = a
+            .paths
+            .iter()
+            .map(|p| (p.parameter.as_str(), p.value.as_str()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("cwd", "/w"),
+                ("policyFiles", "/p.toml"),
+                ("includeDirectories", "/a"),
+                ("includeDirectories", "/b")
+            ]
         );
     }
 

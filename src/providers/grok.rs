@@ -11,6 +11,7 @@ use rmcp::model::JsonObject;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::access::{Access, Mode, Modes, ON, Tier};
 use super::auth::{AuthProbe, Credential, LoginStatus};
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
@@ -29,6 +30,66 @@ const PERMISSION_MODES: &[&str] = &[
 ];
 const EFFORTS: &[&str] = &["low", "medium", "high", "xhigh", "max"];
 const FAILED_REPLY: &str = "Sorry, I encountered an error";
+
+const PM: &str = "permissionMode";
+const PLAN: Mode = Mode::new(
+    PM,
+    "plan",
+    Tier::ReadOnly,
+    "plans without running edits or commands",
+);
+const ACCEPT_EDITS: Mode = Mode::new(
+    PM,
+    "acceptEdits",
+    Tier::WorkspaceWrite,
+    "accepts file edits in the working directory; commands still ask",
+);
+
+/// xAI's Grok Build takes Claude's permission modes, with Claude's headless meaning:
+/// what would prompt is denied. With no mode the gateway cannot vouch for the default:
+/// the third-party `grok` CLI that also installs as `grok` (recorded 0.0.34) approves
+/// every tool in headless mode. Naming a mode makes Grok Build confine itself, and makes
+/// the third-party CLI fail on the unknown flag instead of running unconfined.
+static MODES: Modes = Modes {
+    mode_parameter: PM,
+    default_tier: Tier::Unrestricted,
+    default_why: "the third-party `grok` CLI approves every tool, the shell included, in headless mode, and Grok Build's default is not documented",
+    safer_defaults: &[PLAN, ACCEPT_EDITS],
+    modes: &[
+        Mode::new(
+            PM,
+            "default",
+            Tier::ReadOnly,
+            "edits and commands ask for approval, which nobody can give headless",
+        ),
+        PLAN,
+        Mode::new(
+            PM,
+            "dontAsk",
+            Tier::ReadOnly,
+            "denies every tool the operator's own settings do not pre-approve",
+        ),
+        ACCEPT_EDITS,
+        Mode::new(
+            PM,
+            "auto",
+            Tier::Unrestricted,
+            "a model classifier approves actions, shell commands included; a judge reading the same untrusted text is not a boundary",
+        ),
+        Mode::new(
+            PM,
+            "bypassPermissions",
+            Tier::Unrestricted,
+            "skips every permission check",
+        ),
+        Mode::new(
+            "alwaysApprove",
+            ON,
+            Tier::Unrestricted,
+            "approves every tool, the shell included",
+        ),
+    ],
+};
 
 static INFO: Info = Info {
     id: "grok",
@@ -138,6 +199,24 @@ impl Provider for Grok {
         })
     }
 
+    fn modes(&self) -> &'static Modes {
+        &MODES
+    }
+
+    /// `allowedTools` becomes `--tools`, the tools that exist for the run: it narrows,
+    /// like `disallowedTools`, and approves nothing.
+    fn access(&self, common: &Common, args: &JsonObject) -> Result<Access, RequestError> {
+        let p: Params = request::from_args(args)?;
+        let mut access = MODES.access(common.permission_mode.is_some() || p.always_approve);
+        access.common_paths(common);
+        if let Some(mode) = &common.permission_mode {
+            request::one_of(PM, mode, PERMISSION_MODES)?;
+            access.ask_value(&MODES, PM, mode);
+        }
+        access.ask_switch(&MODES, "alwaysApprove", p.always_approve);
+        Ok(access)
+    }
+
     fn parse(&self, _format: &str, stdout: &str, stderr: &str, exit_code: Option<i32>) -> Parsed {
         let messages = output::parse_jsonl(stdout);
         let reply = messages
@@ -199,6 +278,55 @@ mod tests {
         assert_eq!(latest, ["-p", "hi", "--continue"]);
         let new = crate::providers::session_argv(&Grok, SessionChoice::New(None));
         assert_eq!(new, ["-p", "hi"]);
+    }
+
+    fn access(v: serde_json::Value) -> Result<Access, RequestError> {
+        let args = v.as_object().unwrap().clone();
+        let common = Common::parse(&args)?;
+        Grok.access(&common, &args)
+    }
+
+    #[test]
+    fn every_mode_has_a_tier() {
+        for mode in PERMISSION_MODES {
+            assert!(MODES.lookup(PM, mode).is_some(), "{mode}");
+        }
+    }
+
+    #[test]
+    fn modes_and_the_unvouched_default() {
+        use serde_json::json;
+        let tier = |v: serde_json::Value| access(v).unwrap().tier();
+        for v in [
+            json!({"prompt": "x", "permissionMode": "bypassPermissions"}),
+            json!({"prompt": "x", "permissionMode": "auto"}),
+            json!({"prompt": "x", "alwaysApprove": true}),
+            json!({"prompt": "x", "permissionMode": "plan", "alwaysApprove": true}),
+            json!({"prompt": "x"}),
+        ] {
+            assert_eq!(tier(v.clone()), Tier::Unrestricted, "{v}");
+        }
+        assert_eq!(
+            tier(json!({"prompt": "x", "permissionMode": "plan"})),
+            Tier::ReadOnly
+        );
+        assert_eq!(
+            tier(json!({"prompt": "x", "permissionMode": "acceptEdits", "allowedTools": ["bash"]})),
+            Tier::WorkspaceWrite
+        );
+        let a = access(json!({"prompt": "x"})).unwrap();
+        let safer: Vec<_> = a
+            .safer_defaults
+            .iter()
+            .map(|m| (m.value.as_str(), m.tier))
+            .collect();
+        assert_eq!(
+            safer,
+            [
+                ("plan", Tier::ReadOnly),
+                ("acceptEdits", Tier::WorkspaceWrite)
+            ]
+        );
     }
 
     #[test]

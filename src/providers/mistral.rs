@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::access::{Access, Mode, Modes, Tier};
 use super::auth::{AuthProbe, Credential, LoginStatus};
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
@@ -21,6 +22,47 @@ pub struct Mistral;
 
 const AGENTS: &[&str] = &["auto-approve", "accept-edits", "smart-approve", "ask"];
 pub const MODEL_ENV: &str = "VIBE_ACTIVE_MODEL";
+
+const PM: &str = "permissionMode";
+const ASK: Mode = Mode::new(
+    PM,
+    "ask",
+    Tier::ReadOnly,
+    "every tool that changes anything asks, and nobody can answer headless",
+);
+const ACCEPT_EDITS: Mode = Mode::new(
+    PM,
+    "accept-edits",
+    Tier::WorkspaceWrite,
+    "file edits run without asking; commands still ask",
+);
+
+/// `permissionMode` names Vibe's agent. Headless, an approval nobody can give is a
+/// denial, so the asking agent only reads. With no mode the gateway itself runs
+/// `auto-approve` (callers cannot answer prompts), so that default is unrestricted and
+/// the policy names a safer agent when the level forbids it.
+static MODES: Modes = Modes {
+    mode_parameter: PM,
+    default_tier: Tier::Unrestricted,
+    default_why: "with no permissionMode the gateway runs Vibe's auto-approve agent",
+    safer_defaults: &[ASK, ACCEPT_EDITS],
+    modes: &[
+        ASK,
+        ACCEPT_EDITS,
+        Mode::new(
+            PM,
+            "smart-approve",
+            Tier::Unrestricted,
+            "a model classifies each tool call and runs the ones it judges safe, shell commands included; a judge reading the same untrusted text is not a boundary",
+        ),
+        Mode::new(
+            PM,
+            "auto-approve",
+            Tier::Unrestricted,
+            "approves every tool call, the shell included",
+        ),
+    ],
+};
 
 static INFO: Info = Info {
     id: "mistral",
@@ -139,6 +181,23 @@ impl Provider for Mistral {
         })
     }
 
+    fn modes(&self) -> &'static Modes {
+        &MODES
+    }
+
+    /// `allowedTools` becomes `--enabled-tools`, which in headless mode turns every other
+    /// tool off: it narrows and approves nothing.
+    fn access(&self, common: &Common, args: &JsonObject) -> Result<Access, RequestError> {
+        let _: Params = request::from_args(args)?;
+        let mut access = MODES.access(common.permission_mode.is_some());
+        access.common_paths(common);
+        if let Some(agent) = &common.permission_mode {
+            request::one_of(PM, agent, AGENTS)?;
+            access.ask_value(&MODES, PM, agent);
+        }
+        Ok(access)
+    }
+
     fn parse(&self, format: &str, stdout: &str, stderr: &str, exit_code: Option<i32>) -> Parsed {
         let messages: Vec<Value> = match format {
             "json" => match output::parse_document(stdout) {
@@ -255,6 +314,45 @@ mod tests {
                 .windows(2)
                 .any(|w| w == ["--enabled-tools", "read_file"])
         );
+    }
+
+    fn access(v: Value) -> Result<Access, RequestError> {
+        let args = v.as_object().unwrap().clone();
+        let common = Common::parse(&args)?;
+        Mistral.access(&common, &args)
+    }
+
+    #[test]
+    fn every_agent_has_a_tier() {
+        for agent in AGENTS {
+            assert!(MODES.lookup(PM, agent).is_some(), "{agent}");
+        }
+    }
+
+    #[test]
+    fn agents_and_the_auto_approve_default() {
+        let tier = |v: Value| access(v).unwrap().tier();
+        assert_eq!(tier(json!({"prompt": "x"})), Tier::Unrestricted);
+        assert_eq!(
+            tier(json!({"prompt": "x", "permissionMode": "auto-approve"})),
+            Tier::Unrestricted
+        );
+        assert_eq!(
+            tier(json!({"prompt": "x", "permissionMode": "smart-approve"})),
+            Tier::Unrestricted
+        );
+        assert_eq!(
+            tier(json!({"prompt": "x", "permissionMode": "accept-edits"})),
+            Tier::WorkspaceWrite
+        );
+        assert_eq!(
+            tier(json!({"prompt": "x", "permissionMode": "ask", "allowedTools": ["bash"]})),
+            Tier::ReadOnly
+        );
+        assert!(access(json!({"prompt": "x", "permissionMode": "plan"})).is_err());
+        let a = access(json!({"prompt": "x"})).unwrap();
+        assert_eq!(a.safer_defaults.len(), 2);
+        assert!(a.safer_defaults.iter().all(|m| m.tier < Tier::Unrestricted));
     }
 
     #[test]

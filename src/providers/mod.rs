@@ -3,6 +3,7 @@
 //! sessions, models, versions — is generic over this trait, so a sixth CLI is one new
 //! file plus one line in [`ALL`].
 
+pub mod access;
 pub mod auth;
 pub mod claude;
 pub mod codex;
@@ -108,6 +109,12 @@ pub trait Provider: Send + Sync + 'static {
         model: Option<&str>,
         session: &SessionChoice,
     ) -> Result<Invocation, RequestError>;
+    /// The CLI's modes and the tier each grants, as data: [`Provider::access`] reads it
+    /// and the operator's level table is rendered from it.
+    fn modes(&self) -> &'static access::Modes;
+    /// What this request asks the CLI to be allowed to do, from the same parameters
+    /// [`Provider::invocation`] reads; invalid values are the same errors.
+    fn access(&self, common: &Common, args: &JsonObject) -> Result<access::Access, RequestError>;
     /// Extracts the answer, session id, usage and error from what the CLI printed.
     fn parse(&self, format: &str, stdout: &str, stderr: &str, exit_code: Option<i32>) -> Parsed;
     /// The commands `cli_upgrade` would run for `target` ("latest" or a version).
