@@ -190,6 +190,9 @@ pub struct Policy {
     level: Level,
     roots: Vec<PathBuf>,
     gateway_home: PathBuf,
+    /// Other directories of the gateway's (its config dir when it differs from the data
+    /// dir), protected like the home.
+    also_private: Vec<PathBuf>,
     codex_keys: Vec<Pattern>,
     record_prompts: bool,
 }
@@ -230,9 +233,47 @@ impl Policy {
             level: settings.level.unwrap_or_default(),
             roots,
             gateway_home,
+            also_private: Vec::new(),
             codex_keys,
             record_prompts: settings.record_prompts.unwrap_or(false),
         })
+    }
+
+    /// Protects `dir` like the gateway's home (no root in it, no path in, at or above
+    /// it): for installs whose config and data live in different directories.
+    pub fn with_private_dir(mut self, dir: &Path) -> Result<Policy, PolicyError> {
+        let dir = canonical_prefix(dir);
+        if dir == self.gateway_home || self.also_private.contains(&dir) {
+            return Ok(self);
+        }
+        if let Some(root) = self.roots.iter().find(|r| r.starts_with(&dir)) {
+            return Err(PolicyError::RootInGatewayHome {
+                entry: root.display().to_string(),
+                gateway_home: dir,
+            });
+        }
+        self.also_private.push(dir);
+        Ok(self)
+    }
+
+    /// Reads `[policy]` as config.toml holds it and builds the policy for an install
+    /// whose files live in `private_dirs` (the first is its home).
+    pub fn from_table(
+        table: &toml::Table,
+        user_home: &Path,
+        private_dirs: &[&Path],
+    ) -> Result<Policy, String> {
+        let settings: PolicySettings = toml::Value::Table(table.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| format!("[policy] in config.toml: {}", e.message()))?;
+        let (home, rest) = private_dirs
+            .split_first()
+            .ok_or_else(|| "no gateway home given".to_string())?;
+        let mut policy = Policy::new(&settings, user_home, home).map_err(|e| e.to_string())?;
+        for dir in rest {
+            policy = policy.with_private_dir(dir).map_err(|e| e.to_string())?;
+        }
+        Ok(policy)
     }
 
     /// The operator's level.
@@ -369,11 +410,13 @@ impl Policy {
                 _ => format!("it cannot be resolved ({e})"),
             },
         })?;
-        if resolved.starts_with(&self.gateway_home) || self.gateway_home.starts_with(&resolved) {
-            return Err(Reason::PathInGatewayHome {
-                resolved,
-                gateway_home: self.gateway_home.clone(),
-            });
+        for home in std::iter::once(&self.gateway_home).chain(&self.also_private) {
+            if resolved.starts_with(home) || home.starts_with(&resolved) {
+                return Err(Reason::PathInGatewayHome {
+                    resolved,
+                    gateway_home: home.clone(),
+                });
+            }
         }
         if !self.roots.iter().any(|root| resolved.starts_with(root)) {
             return Err(Reason::PathOutsideRoots {

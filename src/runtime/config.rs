@@ -34,6 +34,10 @@ pub struct Config {
     /// Job store tunables (`[jobs]`); environment variables override them.
     #[serde(default, skip_serializing_if = "JobsConfig::is_default")]
     pub jobs: JobsConfig,
+    /// The operator's policy (`[policy]`), kept as written: `policy::PolicySettings`
+    /// reads and validates it (the runtime does not interpret policy).
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub policy: toml::Table,
 }
 
 /// `[jobs]` in config.toml. Absent keys keep the built-in defaults.
@@ -81,6 +85,7 @@ impl Default for Config {
             release_url: None,
             service_backend: default_backend(),
             jobs: JobsConfig::default(),
+            policy: toml::Table::new(),
         }
     }
 }
