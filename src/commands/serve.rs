@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use crate::cli::ServeArgs;
 use crate::gateway::jobs::{JobManager, JobSettings};
 use crate::gateway::{http, process_info, server::Gateway};
+use crate::policy::Policy;
 use crate::runtime::config::Config;
 use crate::runtime::paths::Paths;
 use crate::runtime::service::supervisor::{self, EXIT_NO_RESTART};
@@ -67,8 +68,19 @@ async fn serve(args: &ServeArgs) -> Result<()> {
     crate::commands::common::apply_endpoint(&args.endpoint, &mut config).context(NoRestart)?;
     let settings = job_settings(&config, &|k| std::env::var(k).ok()).context(NoRestart)?;
     let jobs = JobManager::open(&paths, settings).context(NoRestart)?;
-    let gateway =
-        Gateway::new(jobs.clone(), paths.clone()).with_client_probe(crate::clients::detect_all);
+    let policy = load_policy(&paths, &config).context(NoRestart)?;
+    tracing::info!(
+        "policy: level {}, workspace roots {}",
+        policy.level(),
+        policy
+            .roots()
+            .iter()
+            .map(|r| r.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let gateway = Gateway::new(jobs.clone(), paths.clone(), policy)
+        .with_client_probe(crate::clients::detect_all);
     spawn_pruning(jobs.clone());
     if args.stdio {
         use rmcp::ServiceExt;
@@ -125,6 +137,31 @@ async fn serve(args: &ServeArgs) -> Result<()> {
         .context("the HTTP server failed");
     jobs.shutdown().await;
     served
+}
+
+/// The operator's policy from `[policy]`; an invalid one stops the gateway (a restart
+/// cannot fix it), rather than running with a policy the operator did not write.
+pub fn load_policy(paths: &Paths, config: &Config) -> Result<Policy> {
+    let home = user_home().context("no home directory to expand `~` in [policy]")?;
+    Policy::from_table(
+        &config.policy,
+        &home,
+        &[paths.data_dir.as_path(), paths.config_dir.as_path()],
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "{e}\nhelp: fix [policy] in {}, or see `llm-cli-gateway policy --help`",
+            paths.config_file().display()
+        )
+    })
+}
+
+/// The user's home directory, where `~` in `[policy]` points.
+pub fn user_home() -> Option<std::path::PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf()))
 }
 
 /// Retention is enforced hourly as well as at start, so a long-running gateway does not

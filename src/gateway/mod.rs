@@ -1,5 +1,6 @@
 //! The MCP gateway server (`llm-cli-gateway serve`).
 
+pub mod gate;
 pub mod http;
 pub mod jobs;
 pub mod process_info;

@@ -16,8 +16,12 @@ use rmcp::{
 };
 use serde_json::json;
 
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::{CallToolRequestParams, CallToolResponse, JsonObject};
+
 use crate::gateway::jobs::JobManager;
 use crate::gateway::tools;
+use crate::policy::Policy;
 use crate::providers;
 use crate::runtime::paths::Paths;
 use crate::store::Store;
@@ -49,11 +53,13 @@ pub struct Gateway {
     /// How `doctor` finds client configs; given by `serve`, since editing and reading
     /// client files belongs to the bootstrapper.
     pub(crate) client_probe: Option<crate::doctor::ClientProbe>,
+    /// The operator's policy, read once at start (`[policy]` in config.toml).
+    pub(crate) policy: Arc<Policy>,
     tool_router: ToolRouter<Self>,
 }
 
 impl Gateway {
-    pub fn new(jobs: Arc<JobManager>, paths: Paths) -> Self {
+    pub fn new(jobs: Arc<JobManager>, paths: Paths, policy: Policy) -> Self {
         let mut router = Self::job_tools();
         router += Self::session_tools();
         router += Self::model_tools();
@@ -65,6 +71,7 @@ impl Gateway {
             jobs,
             paths: Arc::new(paths),
             client_probe: None,
+            policy: Arc::new(policy),
             tool_router: router,
         }
     }
@@ -91,6 +98,28 @@ impl Gateway {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Gateway {
+    /// Every call goes through the router, after one check the router does not make:
+    /// arguments the tool's schema does not name are an error, so a typo such as
+    /// `permisionMode` can never run with the defaults.
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        if let (Some(tool), Some(args)) = (self.tool_router.get(&request.name), &request.arguments)
+            && let Some(unknown) = unknown_argument(&tool.input_schema, args)
+        {
+            let known = known_arguments(&tool.input_schema).join(", ");
+            return Ok(tools::view::refused(format!(
+                "unknown parameter {unknown:?} for {}: nothing ran. Parameters it takes: {known}",
+                request.name
+            ))
+            .into());
+        }
+        let tcc = ToolCallContext::new(self, request, context);
+        self.tool_router.call(tcc).await
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()
@@ -160,4 +189,25 @@ impl ServerHandler for Gateway {
         let text = serde_json::to_string_pretty(&body).unwrap_or_default();
         Ok(ReadResourceResult::new(vec![ResourceContents::text(text, uri)]).into())
     }
+}
+
+/// The first argument the schema's `properties` does not name.
+fn unknown_argument(schema: &JsonObject, args: &JsonObject) -> Option<String> {
+    let props = schema.get("properties").and_then(|p| p.as_object());
+    args.keys()
+        .find(|k| !props.is_some_and(|p| p.contains_key(k.as_str())))
+        .cloned()
+}
+
+fn known_arguments(schema: &JsonObject) -> Vec<String> {
+    let mut names: Vec<String> = schema
+        .get("properties")
+        .and_then(|p| p.as_object())
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    names.sort();
+    if names.is_empty() {
+        names.push("(none)".into());
+    }
+    names
 }

@@ -291,6 +291,9 @@ impl Provider for Codex {
             SessionChoice::Latest => a.push("--last".into()),
             SessionChoice::New(_) => {}
         }
+        // After `--` clap matches no subcommand: a prompt that is exactly `resume` or
+        // `help` stays a prompt (checked against the real codex 0.171).
+        a.push("--".into());
         a.push(super::prompt_arg(&common.prompt));
         Ok(Invocation {
             args: a,
@@ -467,6 +470,7 @@ pub fn fork_invocation(p: &ForkParams, model: Option<&str>) -> Result<Invocation
     };
     exec_flags(&mut a, &p.common, &params, model, Codex.output_formats())?;
     a.push(target);
+    a.push("--".into());
     a.push(super::prompt_arg(&p.common.prompt));
     Ok(Invocation {
         args: a,

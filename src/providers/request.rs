@@ -64,7 +64,20 @@ pub struct Common {
     /// Trace id recorded with the request (generated when omitted).
     #[serde(default)]
     pub correlation_id: Option<String>,
+    /// Tighten the operator's policy for this request: strict, balanced or permissive.
+    /// It can only lower the level in force, never raise it.
+    #[serde(default)]
+    pub approval_policy: Option<String>,
+    /// Accepted for clients of the Node gateway ("legacy" or "mcp_managed"); either way
+    /// the operator's policy decides, and the caller cannot choose who approves.
+    #[serde(default)]
+    pub approval_strategy: Option<String>,
 }
+
+/// The levels `approvalPolicy` takes (the policy's own names).
+pub const APPROVAL_POLICIES: &[&str] = &["strict", "balanced", "permissive"];
+/// The values `approvalStrategy` takes.
+pub const APPROVAL_STRATEGIES: &[&str] = &["legacy", "mcp_managed"];
 
 /// What the request asks of the CLI's conversation state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +158,12 @@ impl Common {
                 "correlationId must be at most 200 characters without control characters",
             ));
         }
+        if let Some(p) = &self.approval_policy {
+            one_of("approvalPolicy", p, APPROVAL_POLICIES)?;
+        }
+        if let Some(s) = &self.approval_strategy {
+            one_of("approvalStrategy", s, APPROVAL_STRATEGIES)?;
+        }
         for tool in self
             .allowed_tools
             .iter()
@@ -157,12 +176,11 @@ impl Common {
     }
 
     /// The working directory, checked to exist: a CLI started in a missing directory
-    /// fails with a spawn error that does not name the directory.
-    pub fn working_dir(&self) -> Result<PathBuf, RequestError> {
+    /// fails with a spawn error that does not name the directory. `None` when the caller
+    /// named none: the run then gets a fresh scratch directory, never the gateway's own.
+    pub fn working_dir(&self) -> Result<Option<PathBuf>, RequestError> {
         match &self.cwd {
-            None => std::env::current_dir().map_err(|e| {
-                RequestError::new(format!("the gateway's own directory is unusable: {e}"))
-            }),
+            None => Ok(None),
             Some(dir) => {
                 let path = PathBuf::from(dir);
                 if !path.is_absolute() {
@@ -171,7 +189,7 @@ impl Common {
                     )));
                 }
                 match std::fs::metadata(&path) {
-                    Ok(m) if m.is_dir() => Ok(path),
+                    Ok(m) if m.is_dir() => Ok(Some(path)),
                     Ok(_) => Err(RequestError::new(format!("cwd {dir:?} is not a directory"))),
                     Err(_) => Err(RequestError::new(format!("cwd {dir:?} does not exist"))),
                 }

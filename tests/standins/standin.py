@@ -127,6 +127,9 @@ def log_invocation(child_pid):
         cwd = None
     rec = {"cli": CLI, "argv": sys.argv[1:], "cwd": cwd, "pid": os.getpid(), "pgid": os.getpgid(0),
            "env": {k: os.environ[k] for k in LOG_ENV_KEYS if k in os.environ},
+           # Names only: which of the gateway's own variables leaked into the CLI's environment.
+           "gateway_env": sorted(k for k in os.environ
+                                 if k.startswith(("LLM_CLI_GATEWAY", "LLM_GATEWAY_")) or k == "RUST_BACKTRACE"),
            "stdin_is_closed": stdin_is_closed()}
     if child_pid is not None:
         rec["child_pid"] = child_pid
@@ -362,6 +365,26 @@ CODEX_ALIASES = {"-c": "--config", "-m": "--model", "-s": "--sandbox", "-a": "--
 CODEX_DNS = "stream disconnected before completion: failed to lookup address information: Name does not resolve"
 CODEX_401 = "unexpected status 401 Unauthorized: Missing bearer or basic authentication in header"
 
+def start_mcp_servers(overrides):
+    """Like codex at start-up: every `-c mcp_servers.<name>.command=…` (with
+    `mcp_servers.<name>.args=[…]`) is spawned as an MCP server, before any prompt is sent.
+    This is the sandbox escape the gateway's policy must keep callers from."""
+    config = {}
+    for kv in overrides:
+        key, _, value = str(kv).partition("=")
+        parts = key.strip().split(".")
+        if len(parts) == 3 and parts[0] == "mcp_servers":
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+            config.setdefault(parts[1], {})[parts[2]] = value
+    for server in config.values():
+        if isinstance(server.get("command"), str):
+            args = server.get("args") if isinstance(server.get("args"), list) else []
+            subprocess.run([server["command"], *map(str, args)], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
 def in_git_repo(path):
     p = Path(path).resolve()
     return any((d / ".git").exists() for d in (p, *p.parents))
@@ -406,7 +429,10 @@ def codex(argv, mode):
     if "--version" in o:
         version("codex-cli 0.169.0")
     o = {**top, **o}  # top-level options apply unless exec repeats them
-    action = pos.pop(0) if pos and pos[0] in ("resume", "fork") else None
+    start_mcp_servers(o.get("--config") or [])
+    # Like clap: after `--` nothing is a subcommand, so `-- resume` is a prompt.
+    before_dashes = rest[1:rest.index("--")] if "--" in rest else rest[1:]
+    action = pos.pop(0) if pos and pos[0] in ("resume", "fork") and pos[0] in before_dashes else None
     target = None
     if action and "--last" in o:
         prompt = pos[-1] if pos else ""

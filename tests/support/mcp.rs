@@ -49,9 +49,20 @@ pub struct TestGateway {
 
 impl TestGateway {
     /// Starts with the stand-ins on PATH; `env` adds or overrides variables (stand-in
-    /// modes, job settings).
+    /// modes, job settings). The policy is the default level (balanced) with the
+    /// system's temporary directory as the workspace root, where tests make their dirs.
     pub fn start(env: &[(&str, &str)]) -> Self {
+        let root = std::env::temp_dir().canonicalize().unwrap();
+        Self::with_policy(
+            env,
+            &format!("[policy]\nworkspace_roots = [{:?}]\n", root.display().to_string()),
+        )
+    }
+
+    /// Starts with `config` (TOML, e.g. a `[policy]` table) as config.toml.
+    pub fn with_policy(env: &[(&str, &str)], config: &str) -> Self {
         let home = tempfile::tempdir().unwrap();
+        std::fs::write(home.path().join("config.toml"), config).unwrap();
         let token_file = home.path().join("auth-token");
         std::fs::write(&token_file, TOKEN).unwrap();
         #[cfg(unix)]

@@ -60,6 +60,8 @@ pub struct JobManager {
     start_lock: tokio::sync::Mutex<()>,
     /// This process as recorded in the jobs it runs.
     owner: String,
+    /// The gateway's home, which no run's scratch directory may be inside.
+    home: std::path::PathBuf,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -77,12 +79,16 @@ impl JobManager {
     pub fn open(paths: &crate::runtime::paths::Paths, settings: JobSettings) -> Result<Arc<Self>> {
         crate::platform::fsutil::create_private_dir(&paths.data_dir)?;
         let store = Store::open(&paths.db_file())?;
-        Self::new(Arc::new(store), settings)
+        Self::new(Arc::new(store), settings, paths.data_dir.clone())
     }
 
     /// Opens the manager over `store`: jobs left `running` by a previous gateway become
     /// `orphaned`, and expired jobs are pruned.
-    pub fn new(store: Arc<Store>, settings: JobSettings) -> Result<Arc<Self>> {
+    pub fn new(
+        store: Arc<Store>,
+        settings: JobSettings,
+        home: std::path::PathBuf,
+    ) -> Result<Arc<Self>> {
         let orphaned = store.orphan_running(now_ms(), &owner_alive)?;
         if orphaned > 0 {
             tracing::warn!(
@@ -95,6 +101,7 @@ impl JobManager {
             running: Mutex::new(HashMap::new()),
             start_lock: tokio::sync::Mutex::new(()),
             owner: owner_id(),
+            home,
         });
         manager.prune();
         Ok(manager)
@@ -140,11 +147,20 @@ impl JobManager {
         }
         let id = new_id("job-");
         let started_at = now_ms();
+        let (cwd, scratch) = match &spec.cwd {
+            Some(dir) => (dir.clone(), None),
+            None => {
+                let dir = process::scratch_dir(&self.home)
+                    .context("could not make a scratch directory for the run")?;
+                (dir.clone(), Some(dir))
+            }
+        };
+        let scratch = ScratchGuard(scratch);
         self.store.insert_job(&NewJob {
             id: &id,
             provider: spec.provider.id(),
             argv: &spec.args,
-            cwd: &spec.cwd.to_string_lossy(),
+            cwd: &cwd.to_string_lossy(),
             request_key: &key,
             correlation_id: &spec.correlation_id,
             model: spec.model.as_deref(),
@@ -153,7 +169,7 @@ impl JobManager {
             pid: None,
             owner: &self.owner,
         })?;
-        let child = match process::spawn(&spec) {
+        let child = match process::spawn(&spec, &cwd) {
             Ok(c) => c,
             Err(e) => {
                 let why = format!("could not start {}: {e}", spec.program.display());
@@ -188,6 +204,7 @@ impl JobManager {
         let job_id = id.clone();
         tokio::spawn(async move {
             manager.supervise(job_id.clone(), spec, child, cancel).await;
+            drop(scratch);
             lock(&manager.running).remove(&job_id);
             let _ = done_tx.send(true);
         });
@@ -299,6 +316,19 @@ fn owner_alive(owner: &str) -> bool {
                 && crate::runtime::service::pidfile::start_time(pid).as_deref() == Some(start)
         }
         _ => false,
+    }
+}
+
+/// Removes a run's scratch directory when the run is over (or never started).
+struct ScratchGuard(Option<std::path::PathBuf>);
+
+impl Drop for ScratchGuard {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.0
+            && let Err(e) = crate::platform::fsutil::remove_path(dir)
+        {
+            tracing::warn!("could not remove the scratch directory {}: {e}", dir.display());
+        }
     }
 }
 

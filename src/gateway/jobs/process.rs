@@ -1,16 +1,26 @@
 //! The CLI's process: spawned with argv only (no shell), stdin closed, in a process group
 //! of its own, so cancel and timeouts reach everything it started.
 
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use super::JobSpec;
 
-pub(super) fn spawn(spec: &JobSpec) -> std::io::Result<tokio::process::Child> {
+/// Starts the CLI in `cwd`. The environment is the gateway's minus its own variables:
+/// a CLI (and whatever a prompt makes it run) must not learn where the token lives or
+/// steer the gateway's tools, nor print Rust backtraces that bury its real error.
+pub(super) fn spawn(spec: &JobSpec, cwd: &Path) -> std::io::Result<tokio::process::Child> {
     let mut cmd = tokio::process::Command::new(&spec.program);
+    for (key, _) in std::env::vars_os() {
+        if is_gateway_variable(&key) {
+            cmd.env_remove(&key);
+        }
+    }
     cmd.args(&spec.args)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .current_dir(&spec.cwd)
+        .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -18,6 +28,31 @@ pub(super) fn spawn(spec: &JobSpec) -> std::io::Result<tokio::process::Child> {
     #[cfg(unix)]
     cmd.process_group(0);
     cmd.spawn()
+}
+
+/// Variables that belong to the gateway, not to the CLIs it runs.
+pub(super) fn is_gateway_variable(key: &OsStr) -> bool {
+    let key = key.to_string_lossy().to_ascii_uppercase();
+    key.starts_with("LLM_CLI_GATEWAY")
+        || key.starts_with("LLM_GATEWAY_")
+        || key.contains("GATEWAY_TOKEN")
+        || key == "RUST_BACKTRACE"
+        || key == "RUST_LIB_BACKTRACE"
+}
+
+/// A fresh, empty, private directory for a run that named no `cwd`: under the system's
+/// temporary directory, never the gateway's home (where the token and the job store are).
+pub(super) fn scratch_dir(gateway_home: &Path) -> std::io::Result<PathBuf> {
+    let mut base = std::env::temp_dir();
+    if base.starts_with(gateway_home) || !base.is_absolute() {
+        base = PathBuf::from("/tmp");
+    }
+    let mut suffix = [0u8; 8];
+    getrandom::fill(&mut suffix).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let dir = base.join(format!("llm-cli-gateway-run-{}", hex::encode(suffix)));
+    std::fs::create_dir(&dir)?;
+    crate::platform::fsutil::set_mode(&dir, 0o700)?;
+    Ok(dir)
 }
 
 /// SIGTERM to the whole group, SIGKILL after the grace period; reaps the leader.
@@ -67,4 +102,39 @@ fn signal_group(pid: u32, sig: Signal) {
     }
     #[cfg(not(unix))]
     let _ = (pid, sig);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gateways_own_variables_are_not_passed_on() {
+        for k in [
+            "LLM_CLI_GATEWAY_HOME",
+            "llm_cli_gateway_token",
+            "LLM_GATEWAY_SYNC_WAIT_MS",
+            "MY_GATEWAY_TOKEN_FILE",
+            "RUST_BACKTRACE",
+        ] {
+            assert!(is_gateway_variable(OsStr::new(k)), "{k}");
+        }
+        for k in ["PATH", "HOME", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "OPENAI_API_KEY"] {
+            assert!(!is_gateway_variable(OsStr::new(k)), "{k}");
+        }
+    }
+
+    #[test]
+    fn scratch_dirs_are_fresh_private_and_outside_the_home() {
+        let home = tempfile::tempdir().unwrap();
+        let a = scratch_dir(home.path()).unwrap();
+        let b = scratch_dir(home.path()).unwrap();
+        assert_ne!(a, b);
+        assert!(!a.starts_with(home.path()));
+        assert_eq!(std::fs::read_dir(&a).unwrap().count(), 0);
+        #[cfg(unix)]
+        assert_eq!(crate::platform::fsutil::mode_of(&a), Some(0o700));
+        std::fs::remove_dir(a).unwrap();
+        std::fs::remove_dir(b).unwrap();
+    }
 }

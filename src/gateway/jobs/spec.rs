@@ -13,7 +13,9 @@ pub struct JobSpec {
     pub program: PathBuf,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
-    pub cwd: PathBuf,
+    /// Where the CLI runs; `None`: a fresh empty scratch directory made for this run
+    /// (outside the gateway's home) and removed when it ends.
+    pub cwd: Option<PathBuf>,
     pub output_format: String,
     pub model: Option<String>,
     pub correlation_id: String,
@@ -35,7 +37,7 @@ impl JobSpec {
             self.provider.id(),
             self.args,
             env,
-            self.cwd.to_string_lossy(),
+            self.cwd.as_deref().map(|c| c.to_string_lossy()).unwrap_or_default(),
             self.output_format,
         ]);
         hex::encode(Sha256::digest(identity.to_string().as_bytes()))

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use rmcp::handler::server::router::tool::{ToolRoute, ToolRouter};
 use rmcp::handler::server::tool::ToolCallContext;
-use rmcp::model::{CallToolResult, JsonObject, Tool};
+use rmcp::model::{CallToolResponse, CallToolResult, JsonObject, Tool};
 use serde_json::json;
 
 use super::view;
+use crate::gateway::gate::{self, CallInfo, Verdict};
 use crate::gateway::jobs::JobSpec;
 use crate::gateway::server::Gateway;
 use crate::providers::codex::{self, ForkParams};
@@ -43,8 +44,16 @@ pub fn routes() -> ToolRouter<Gateway> {
                 tool,
                 move |ctx: ToolCallContext<'_, Gateway>| {
                     let gateway = ctx.service.clone();
+                    let call = CallInfo::from_context(
+                        &ctx.request_context,
+                        ctx.input_responses,
+                        ctx.request_state,
+                    );
+                    let tool = ctx.name.to_string();
                     let args = ctx.arguments.unwrap_or_default();
-                    Box::pin(async move { Ok(gateway.request(provider, args, wait).await.into()) })
+                    Box::pin(async move {
+                        Ok(gateway.request(provider, &tool, args, wait, &call).await)
+                    })
                 },
             ));
         }
@@ -58,8 +67,10 @@ pub fn routes() -> ToolRouter<Gateway> {
         fork,
         |ctx: ToolCallContext<'_, Gateway>| {
             let gateway = ctx.service.clone();
+            let call =
+                CallInfo::from_context(&ctx.request_context, ctx.input_responses, ctx.request_state);
             let args = ctx.arguments.unwrap_or_default();
-            Box::pin(async move { Ok(gateway.fork(args).await.into()) })
+            Box::pin(async move { Ok(gateway.fork(args, &call).await) })
         },
     ));
     router
@@ -69,28 +80,86 @@ impl Gateway {
     async fn request(
         &self,
         provider: &'static dyn Provider,
+        tool: &str,
         args: JsonObject,
         wait: bool,
-    ) -> CallToolResult {
-        match self.plan(provider, &args) {
-            Ok(spec) => self.launch(spec, wait).await,
-            Err(e) => view::refused(e.0),
+        call: &CallInfo,
+    ) -> CallToolResponse {
+        match self.admitted_plan(provider, tool, args, call).await {
+            Ok(Admitted::Run(spec, record)) => self.launch(*spec, wait, Some(record)).await.into(),
+            Ok(Admitted::Ask(ask)) => CallToolResponse::InputRequired(ask),
+            Err(e) => view::refused(e.0).into(),
         }
     }
 
-    async fn fork(&self, args: JsonObject) -> CallToolResult {
-        let planned = (|| {
+    async fn fork(&self, args: JsonObject, call: &CallInfo) -> CallToolResponse {
+        let tool = "codex_fork_session";
+        let provider: &'static dyn Provider = &codex::Codex;
+        let mut args = args;
+        let admitted = async {
+            let p: ForkParams = request::from_args(&args)?;
+            let access = codex::fork_access(&p);
+            let (decision, verdict) = gate::admit_access(self, provider, tool, &mut args, access, call).await?;
+            let record = self.settle(provider, tool, &args, &decision, verdict)?;
+            let record = match record {
+                Settled::Run(r) => r,
+                Settled::Ask(ask) => return Ok::<_, RequestError>(Admitted::Ask(ask)),
+            };
             let p: ForkParams = request::from_args(&args)?;
             let common = Common::parse(&args)?;
-            let provider: &'static dyn Provider = &codex::Codex;
             let program = locate(provider)?;
             let model = resolve_model(provider, &common)?;
             let invocation = codex::fork_invocation(&p, model.0.as_deref())?;
-            self.spec(provider, &common, program, model, invocation, None)
-        })();
-        match planned {
-            Ok(spec) => self.launch(spec, true).await,
-            Err(e) => view::refused(e.0),
+            let spec = self.spec(provider, &common, program, model, invocation, None)?;
+            Ok(Admitted::Run(Box::new(spec), record))
+        };
+        match admitted.await {
+            Ok(Admitted::Run(spec, record)) => self.launch(*spec, true, Some(record)).await.into(),
+            Ok(Admitted::Ask(ask)) => CallToolResponse::InputRequired(ask),
+            Err(e) => view::refused(e.0).into(),
+        }
+    }
+
+    /// The policy gate, then the plan: what validation tools and the request tools run.
+    /// Nothing is spawned or written (but the decision record) on the error path.
+    pub(crate) async fn admitted_plan(
+        &self,
+        provider: &'static dyn Provider,
+        tool: &str,
+        mut args: JsonObject,
+        call: &CallInfo,
+    ) -> Result<Admitted, RequestError> {
+        let (decision, verdict) = gate::admit(self, provider, tool, &mut args, call).await?;
+        let record = match self.settle(provider, tool, &args, &decision, verdict)? {
+            Settled::Run(r) => r,
+            Settled::Ask(ask) => return Ok(Admitted::Ask(ask)),
+        };
+        let spec = self.plan(provider, &args)?;
+        Ok(Admitted::Run(Box::new(spec), record))
+    }
+
+    /// Records a final verdict; a refusal becomes the tool's error.
+    fn settle(
+        &self,
+        provider: &dyn Provider,
+        tool: &str,
+        args: &JsonObject,
+        decision: &crate::policy::Decision,
+        verdict: Verdict,
+    ) -> Result<Settled, RequestError> {
+        let prompt = args.get("prompt").and_then(|v| v.as_str()).unwrap_or("");
+        let correlation = args.get("correlationId").and_then(|v| v.as_str());
+        let record = gate::Record::new(self, provider, tool, prompt, correlation, decision);
+        match verdict {
+            Verdict::Ask(ask) => Ok(Settled::Ask(ask)),
+            Verdict::Run { user_approved } => Ok(Settled::Run(record.ran(user_approved))),
+            Verdict::Refuse {
+                message,
+                user_declined,
+            } => {
+                record.refused(self, user_declined, &message);
+                Err(RequestError::new(message))
+            }
         }
     }
 
@@ -217,13 +286,21 @@ impl Gateway {
         Ok((SessionChoice::Resume(id.clone()), None))
     }
 
-    async fn launch(&self, mut spec: JobSpec, wait: bool) -> CallToolResult {
+    pub(crate) async fn launch(
+        &self,
+        mut spec: JobSpec,
+        wait: bool,
+        record: Option<gate::Record>,
+    ) -> CallToolResult {
         let warnings = std::mem::take(&mut spec.warnings);
         let started = match self.jobs.start(spec).await {
             Ok(s) => s,
             Err(e) => return view::refused(format!("{e:#}")),
         };
         let id = started.job.id.clone();
+        if let Some(record) = record {
+            record.save(self, Some(&id));
+        }
         if wait {
             self.jobs.wait(&id, self.jobs.settings().sync_wait).await;
         }
@@ -256,6 +333,18 @@ impl Gateway {
         let failed = wait && !matches!(v["status"].as_str(), Some("completed" | "running"));
         view::reply(v, text, failed)
     }
+}
+
+/// A request past the gate: what to run and the decision to record once it started, or
+/// the consent question to hand back (2026-07-28 wire).
+pub(crate) enum Admitted {
+    Run(Box<JobSpec>, gate::Record),
+    Ask(rmcp::model::InputRequiredResult),
+}
+
+enum Settled {
+    Run(gate::Record),
+    Ask(rmcp::model::InputRequiredResult),
 }
 
 /// The CLI's path, or an error that says how to install it.

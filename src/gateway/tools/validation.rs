@@ -175,12 +175,12 @@ impl Gateway {
         if fanout.judge.is_some() {
             progress.reserve(1);
         }
-        let results = match self.fan_out(&names, &prompt, wait, &progress).await {
+        let results = match self.fan_out(tool, &names, &prompt, wait, &progress).await {
             Ok(r) => r,
             Err(e) => return view::refused(e),
         };
         let judge = match &fanout.judge {
-            Some(j) => Some(self.judge(j, subject, &results, wait, &progress).await),
+            Some(j) => Some(self.judge(tool, j, subject, &results, wait, &progress).await),
             None => None,
         };
         let (value, text) = validation::report(tool, subject, &results, judge);
@@ -190,6 +190,7 @@ impl Gateway {
 
     async fn judge(
         &self,
+        tool: &str,
         judge: &str,
         question: &str,
         results: &[ProviderResult],
@@ -210,7 +211,7 @@ impl Gateway {
         let prompt = prompts::synthesize(question, &answers);
         progress.claim_reserved();
         match self
-            .fan_out(&[judge.to_string()], &prompt, wait, progress)
+            .fan_out(tool, &[judge.to_string()], &prompt, wait, progress)
             .await
         {
             Ok(mut r) => json!(r.pop()),
@@ -409,6 +410,7 @@ impl Gateway {
         let progress = progress(&meta, peer);
         let judge = self
             .judge(
+                "synthesize_validation",
                 &p.judge,
                 &p.question,
                 &results,

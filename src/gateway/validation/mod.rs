@@ -118,6 +118,7 @@ impl Gateway {
     /// for all of them. Unknown provider names are refused before anything runs.
     pub(crate) async fn fan_out(
         &self,
+        tool: &str,
         names: &[String],
         prompt: &str,
         timeout: Duration,
@@ -160,15 +161,31 @@ impl Gateway {
             if p.output_formats().contains(&"json") {
                 args.insert("outputFormat".into(), json!("json"));
             }
-            let spec = match self.plan(*p, &args) {
-                Ok(s) => s,
+            let planned = self
+                .admitted_plan(*p, tool, args, &crate::gateway::gate::CallInfo::internal())
+                .await;
+            let (spec, record) = match planned {
+                Ok(crate::gateway::tools::requests::Admitted::Run(spec, record)) => (*spec, record),
+                Ok(crate::gateway::tools::requests::Admitted::Ask(_)) => {
+                    // An internal call declares no elicitation, so the gate never asks;
+                    // were it to, the provider is reported as refused, not run.
+                    results[i] = Some(ProviderResult::without_job(
+                        p.id(),
+                        "refused",
+                        "the operator's policy needs the user's consent for this run".into(),
+                    ));
+                    continue;
+                }
                 Err(e) => {
-                    results[i] = Some(ProviderResult::without_job(p.id(), "failed", e.0));
+                    results[i] = Some(ProviderResult::without_job(p.id(), "refused", e.0));
                     continue;
                 }
             };
             match self.jobs.start(spec).await {
-                Ok(s) => pending.push((i, s.job.id)),
+                Ok(s) => {
+                    record.save(self, Some(&s.job.id));
+                    pending.push((i, s.job.id))
+                }
                 Err(e) => {
                     results[i] = Some(ProviderResult::without_job(
                         p.id(),
