@@ -229,7 +229,7 @@ impl Store {
                 .query_map(params![p, d.as_str(), limit], row)?
                 .collect(),
         };
-        Ok(rows.context("reading decision records")?)
+        rows.context("reading decision records")
     }
 
     /// Retention: drops the records made before `cutoff_ms`; returns how many.
