@@ -79,6 +79,7 @@ fn tools_and_resources_are_listed_with_schemas() {
         "job_status",
         "job_result",
         "doctor",
+        "approval_list",
     ]
     .into_iter()
     .map(String::from)

@@ -66,6 +66,7 @@ impl Gateway {
         router += Self::cli_tools();
         router += Self::validation_tools();
         router += Self::doctor_tools();
+        router += Self::approval_tools();
         router += tools::requests::routes();
         Self {
             jobs,

@@ -89,6 +89,29 @@ UPDATE sessions SET active = 0 WHERE active = 1 AND EXISTS (
 CREATE UNIQUE INDEX IF NOT EXISTS sessions_one_active ON sessions (provider) WHERE active = 1;
 ";
 
+/// v5: the record of every policy decision (`store::decisions`). Newest-first listing,
+/// alone or by provider or by decision, walks an index; the rowid breaks ties within a
+/// millisecond. The CHECK keeps the kind to the four this code reads back.
+const V5: &str = "
+CREATE TABLE IF NOT EXISTS decisions (
+    id TEXT PRIMARY KEY,
+    at_ms INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    level TEXT NOT NULL,
+    decision TEXT NOT NULL
+        CHECK (decision IN ('allowed', 'refused', 'user_approved', 'user_declined')),
+    reasons TEXT NOT NULL DEFAULT '[]',
+    prompt_sha256 TEXT NOT NULL,
+    prompt_preview TEXT,
+    correlation_id TEXT,
+    job_id TEXT
+);
+CREATE INDEX IF NOT EXISTS decisions_by_at ON decisions (at_ms);
+CREATE INDEX IF NOT EXISTS decisions_by_provider_at ON decisions (provider, at_ms);
+CREATE INDEX IF NOT EXISTS decisions_by_decision_at ON decisions (decision, at_ms);
+";
+
 type Step = fn(&Connection) -> Result<()>;
 
 /// In order; step N takes a version N-1 file to version N.
@@ -100,6 +123,7 @@ const STEPS: &[(i64, Step)] = &[
     }),
     (3, |c| add_columns(c, V3_COLUMNS)),
     (4, |c| Ok(c.execute_batch(V4)?)),
+    (5, |c| Ok(c.execute_batch(V5)?)),
 ];
 
 pub const LATEST: i64 = STEPS[STEPS.len() - 1].0;
@@ -228,6 +252,104 @@ mod tests {
             assert!(has_index(&c, idx), "{idx}");
         }
         assert!(!has_index(&c, "jobs_by_status"), "replaced in v4");
+    }
+
+    /// A file as the previous release (schema 4) left it, with a job and a session in it.
+    fn v4_file(path: &std::path::Path) {
+        let c = Connection::open(path).unwrap();
+        c.execute_batch(V1).unwrap();
+        add_columns(&c, V2_COLUMNS).unwrap();
+        c.execute_batch(V2_INDEXES).unwrap();
+        add_columns(&c, V3_COLUMNS).unwrap();
+        c.execute_batch(V4).unwrap();
+        c.execute_batch(
+            "INSERT INTO jobs (id, provider, status, argv, cwd, request_key, correlation_id, output_format,
+                 started_at_ms, finished_at_ms, exit_code, stdout, stdout_bytes, owner)
+             VALUES ('job-v4', 'claude', 'completed', '[\"-p\",\"hi\"]', '/w', 'k', 'c', 'json', 1, 2, 0, 'kept', 4, 'gw');
+             INSERT INTO sessions (id, provider, created_at_ms, last_used_at_ms, active)
+             VALUES ('gw-v4', 'claude', 1, 1, 1);
+             PRAGMA user_version = 4;",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_v4_database_gains_decisions_and_keeps_its_jobs() {
+        use crate::store::decisions::{DecisionKind, DecisionRecord};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.db");
+        v4_file(&path);
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), 5);
+        let job = s.get_job("job-v4").unwrap().unwrap();
+        assert_eq!(
+            (job.status, job.stdout.as_str()),
+            (JobStatus::Completed, "kept")
+        );
+        assert!(s.get_session("gw-v4").unwrap().unwrap().active);
+        assert!(s.list_decisions(None, None, 50).unwrap().is_empty());
+        s.record_decision(&DecisionRecord {
+            id: "dec-1".into(),
+            at_ms: 3,
+            provider: "claude".into(),
+            tool: "claude_request".into(),
+            level: "balanced".into(),
+            decision: DecisionKind::Allowed,
+            reasons: vec![],
+            prompt_sha256: "00".into(),
+            prompt_preview: None,
+            correlation_id: None,
+            job_id: Some("job-v4".into()),
+        })
+        .unwrap();
+        drop(s);
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.list_decisions(None, None, 50).unwrap().len(), 1);
+        drop(s);
+        let c = Connection::open(&path).unwrap();
+        for idx in [
+            "decisions_by_at",
+            "decisions_by_provider_at",
+            "decisions_by_decision_at",
+            "jobs_by_status_start",
+        ] {
+            assert!(has_index(&c, idx), "{idx}");
+        }
+        assert!(
+            c.execute(
+                "INSERT INTO decisions (id, at_ms, provider, tool, level, decision, prompt_sha256)
+                 VALUES ('dec-x', 1, 'claude', 't', 'strict', 'maybe', '00')",
+                [],
+            )
+            .is_err(),
+            "only the four kinds can be written"
+        );
+    }
+
+    #[test]
+    fn decision_listings_walk_an_index() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate(&mut c).unwrap();
+        for filter in [
+            "",
+            "WHERE provider = 'codex'",
+            "WHERE decision = 'refused'",
+            "WHERE provider = 'codex' AND decision = 'refused'",
+        ] {
+            let sql = format!(
+                "EXPLAIN QUERY PLAN SELECT id FROM decisions {filter} ORDER BY at_ms DESC, rowid DESC LIMIT 5"
+            );
+            let plan: Vec<String> = c
+                .prepare(&sql)
+                .unwrap()
+                .query_map([], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            let plan = plan.join("; ");
+            assert!(plan.contains("USING INDEX decisions_by_"), "{sql}: {plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{sql}: {plan}");
+        }
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! The gateway's durable state in one SQLite file (WAL): jobs, gateway sessions and the
-//! flight recorder. One connection behind a mutex: every statement is short, and SQLite
+//! The gateway's durable state in one SQLite file (WAL): jobs, gateway sessions, the
+//! flight recorder and the policy decisions. One connection behind a mutex: every statement is short, and SQLite
 //! serializes writers anyway.
 
+pub mod decisions;
 pub mod flight;
 pub mod jobs;
 pub mod migrations;
+pub mod redact;
 pub mod sessions;
 
 use std::path::Path;

@@ -14,7 +14,7 @@ line per request line on stdin:
   {"op": "parallel", "calls": [{"name", "args"}, ...]}
                                                 -> {"ok", "results": [as for call, in call order],
                                                     "finish_order": [call indices as they completed]}
-  {"op": "list_tools"}                          -> {"ok", "tools": [{"name", "input_schema"}]}
+  {"op": "list_tools"}                          -> {"ok", "tools": [{"name", "input_schema", "annotations"}]}
   {"op": "list_resources"}                      -> {"ok", "resources": [uri, ...]}
   {"op": "read_resource", "uri": "..."}         -> {"ok", "text"}
 A failure of one request is reported as {"ok": false, "error": "..."}; EOF ends the session.
@@ -46,6 +46,11 @@ def tool_result(r):
     return {"ok": True, "is_error": bool(r.is_error), "structured": r.structured_content, "text": text}
 
 
+def tool_entry(t):
+    annotations = t.annotations.model_dump(by_alias=True, exclude_none=True) if t.annotations else None
+    return {"name": t.name, "input_schema": t.input_schema, "annotations": annotations}
+
+
 async def handle(session, req):
     op = req["op"]
     if op == "call":
@@ -70,7 +75,7 @@ async def handle(session, req):
         return {**tool_result(r), "progress": seen}
     if op == "list_tools":
         tools = await session.list_tools()
-        return {"ok": True, "tools": [{"name": t.name, "input_schema": t.input_schema} for t in tools.tools]}
+        return {"ok": True, "tools": [tool_entry(t) for t in tools.tools]}
     if op == "list_resources":
         res = await session.list_resources()
         return {"ok": True, "resources": [str(r.uri) for r in res.resources]}

@@ -2,6 +2,7 @@
 //! the provider tools, routes generated from the provider table); `Gateway::new` merges
 //! them.
 
+mod approvals;
 pub mod cli;
 pub mod doctor;
 pub mod jobs;
