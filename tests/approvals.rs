@@ -77,10 +77,10 @@ fn with_no_decisions_the_list_is_empty_and_bad_parameters_are_named() {
     assert_eq!(v["count"], 0);
     assert_eq!(v["filters"], json!({"cli": "codex", "status": "refused"}));
     assert_eq!(v["limit"], 5);
-    // The seed's status names and `provider` for `cli`.
+    // The seed's status names.
     let v = c.ok(
         "approval_list",
-        json!({"provider": "mistral", "status": "denied"}),
+        json!({"cli": "mistral", "status": "denied"}),
     );
     assert_eq!(v["filters"], json!({"cli": "mistral", "status": "refused"}));
     // Out-of-range limits are clamped to 1..=500, as the seed's bounds.
@@ -92,7 +92,7 @@ fn with_no_decisions_the_list_is_empty_and_bad_parameters_are_named() {
 
     let e = refusal(&mut c, json!({"limt": 5}));
     assert!(e.contains("limt"), "{e}");
-    for args in [json!({"cli": "gpt-5"}), json!({"provider": "gpt-5"})] {
+    for args in [json!({"cli": "gpt-5"})] {
         let e = refusal(&mut c, args);
         assert!(e.contains("gpt-5"), "{e}");
         assert!(e.contains("claude, codex, gemini, grok, mistral"), "{e}");

@@ -40,8 +40,12 @@ fn consent_call(g: &TestGateway, wire: &str, answer: &str, tool: &str, args: Val
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let v: Value = serde_json::from_str(text.lines().last().unwrap_or("{}"))
-        .unwrap_or_else(|e| panic!("consent.py printed {text:?}: {e}; stderr: {}", String::from_utf8_lossy(&out.stderr)));
+    let v: Value = serde_json::from_str(text.lines().last().unwrap_or("{}")).unwrap_or_else(|e| {
+        panic!(
+            "consent.py printed {text:?}: {e}; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
     assert_eq!(v["ok"], true, "consent.py failed: {v}");
     v
 }
@@ -85,13 +89,19 @@ fn codex_config_overrides_cannot_start_programs_at_any_level() {
             "-c",
             "mcp_servers.x.command=/bin/sh",
             "-c",
-            &format!("mcp_servers.x.args=[\"-c\",\"touch {}\"]", control_marker.display()),
+            &format!(
+                "mcp_servers.x.args=[\"-c\",\"touch {}\"]",
+                control_marker.display()
+            ),
             "hi",
         ])
         .status()
         .unwrap();
     assert!(status.success());
-    assert!(control_marker.exists(), "the stand-in must emulate codex's MCP server start");
+    assert!(
+        control_marker.exists(),
+        "the stand-in must emulate codex's MCP server start"
+    );
 
     for level in ["strict", "balanced", "permissive"] {
         let g = with_level(level);
@@ -104,11 +114,14 @@ fn codex_config_overrides_cannot_start_programs_at_any_level() {
             assert!(text.contains("mcp_servers"), "{level}: {text}");
             assert!(text.contains("configOverrides"), "{level}: {text}");
         }
-        assert!(runs_of(&g, "codex").is_empty(), "{level}: a codex process started");
-        assert!(!marker.exists(), "{level}: the injected command ran");
-        let decisions = c.ok("approval_list", json!({"provider": "codex"}));
         assert!(
-            decisions["decisions"]
+            runs_of(&g, "codex").is_empty(),
+            "{level}: a codex process started"
+        );
+        assert!(!marker.exists(), "{level}: the injected command ran");
+        let decisions = c.ok("approval_list", json!({"cli": "codex"}));
+        assert!(
+            decisions["approvals"]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -183,7 +196,9 @@ fn dangerous_modes_are_refused_by_default_and_run_when_the_operator_allows_them(
             "mistral" => "vibe",
             other => other,
         };
-        let last = runs_of(&g, cli).pop().unwrap_or_else(|| panic!("{tool} did not run"));
+        let last = runs_of(&g, cli)
+            .pop()
+            .unwrap_or_else(|| panic!("{tool} did not run"));
         let a = argv(&last);
         let carried = match flag.as_slice() {
             [one] => a.iter().any(|x| x == one),
@@ -205,7 +220,10 @@ fn vibe_and_grok_defaults_are_lowered_to_what_the_level_allows() {
     let mut c = g.client();
     c.ok("mistral_request", json!({"prompt": "hi"}));
     let a = argv(&runs_of(&g, "vibe").pop().unwrap());
-    assert!(has_pair(&a, "--agent", "ask") || has_pair(&a, "--agent", "plan"), "{a:?}");
+    assert!(
+        has_pair(&a, "--agent", "ask") || has_pair(&a, "--agent", "plan"),
+        "{a:?}"
+    );
 }
 
 #[test]
@@ -219,7 +237,7 @@ fn working_directories_must_resolve_inside_a_root_and_outside_the_gateway_home()
     let home = g.home.path().canonicalize().unwrap();
     let dotdot = format!("{}/../../../etc", inside.path().display());
     for (cwd, why) in [
-        ("/".to_string(), "outside the workspace roots"),
+        ("/".to_string(), "contains the gateway's home"),
         (home.display().to_string(), "gateway's home"),
         (home.join("logs").display().to_string(), "gateway's home"),
         (link.display().to_string(), "outside the workspace roots"),
@@ -256,18 +274,30 @@ fn working_directories_must_resolve_inside_a_root_and_outside_the_gateway_home()
 fn without_cwd_a_cli_runs_in_a_fresh_scratch_dir_with_none_of_the_gateways_variables() {
     let g = TestGateway::start(&[("RUST_BACKTRACE", "1")]);
     let mut c = g.client();
-    c.ok("gemini_request", json!({"prompt": "hi", "forceRefresh": true}));
-    c.ok("gemini_request", json!({"prompt": "hi", "forceRefresh": true}));
+    c.ok(
+        "gemini_request",
+        json!({"prompt": "hi", "forceRefresh": true}),
+    );
+    c.ok(
+        "gemini_request",
+        json!({"prompt": "hi", "forceRefresh": true}),
+    );
     let runs = runs_of(&g, "gemini");
     assert_eq!(runs.len(), 2);
-    let (a, b) = (runs[0]["cwd"].as_str().unwrap(), runs[1]["cwd"].as_str().unwrap());
+    let (a, b) = (
+        runs[0]["cwd"].as_str().unwrap(),
+        runs[1]["cwd"].as_str().unwrap(),
+    );
     assert_ne!(a, b, "each run gets its own scratch dir");
     let home = g.home.path().canonicalize().unwrap();
     for run in &runs {
         let cwd = Path::new(run["cwd"].as_str().unwrap());
         assert!(!cwd.starts_with(&home), "{cwd:?} is in the gateway home");
         assert!(
-            cwd.file_name().unwrap().to_string_lossy().starts_with("llm-cli-gateway-run-"),
+            cwd.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("llm-cli-gateway-run-"),
             "{cwd:?}"
         );
         assert_eq!(run["gateway_env"], json!([]), "leaked: {run}");
@@ -284,10 +314,16 @@ fn prompts_never_become_subcommands_or_flags() {
     let g = TestGateway::start(&[]);
     let mut c = g.client();
     for prompt in ["resume", "help", "fork", "--version", "-a never"] {
-        let r = c.ok("codex_request", json!({"prompt": prompt, "forceRefresh": true}));
+        let r = c.ok(
+            "codex_request",
+            json!({"prompt": prompt, "forceRefresh": true}),
+        );
         assert_eq!(r["status"], "completed", "{prompt}: {r}");
         let a = argv(&runs_of(&g, "codex").pop().unwrap());
-        let dashes = a.iter().position(|x| x == "--").expect("`--` before the prompt");
+        let dashes = a
+            .iter()
+            .position(|x| x == "--")
+            .expect("`--` before the prompt");
         assert_eq!(a.len(), dashes + 2, "{a:?}");
         assert_eq!(a[dashes + 1].trim_start(), prompt, "{a:?}");
     }
@@ -327,7 +363,10 @@ fn unknown_parameters_are_errors_that_name_them() {
         json!({"prompt": "hi", "permisionMode": "bypassPermissions"}),
     );
     assert!(text.contains("permisionMode"), "{text}");
-    assert!(text.contains("permissionMode"), "lists the known ones: {text}");
+    assert!(
+        text.contains("permissionMode"),
+        "lists the known ones: {text}"
+    );
     let text = c.err("llm_job_status", json!({"jobId": "x", "verbose": true}));
     assert!(text.contains("verbose"), "{text}");
     assert!(g.invocations().is_empty());
@@ -336,10 +375,15 @@ fn unknown_parameters_are_errors_that_name_them() {
 #[test]
 fn consent_on_both_wires_runs_once_on_accept_and_refuses_otherwise() {
     let g = TestGateway::start(&[]);
-    let ask = |n: u32| json!({"prompt": format!("consent {n}"), "permissionMode": "bypassPermissions"});
+    let ask =
+        |n: u32| json!({"prompt": format!("consent {n}"), "permissionMode": "bypassPermissions"});
     let mut n = 0;
     for wire in ["session", "stateless"] {
-        let protocol = if wire == "session" { "2025-11-25" } else { "2026-07-28" };
+        let protocol = if wire == "session" {
+            "2025-11-25"
+        } else {
+            "2026-07-28"
+        };
         n += 1;
         let before = runs_of(&g, "claude").len();
         let r = consent_call(&g, wire, "accept", "claude_request", ask(n));
@@ -352,7 +396,11 @@ fn consent_on_both_wires_runs_once_on_accept_and_refuses_otherwise() {
         }
         let runs = runs_of(&g, "claude");
         assert_eq!(runs.len(), before + 1, "{wire}: accept runs exactly once");
-        assert!(has_pair(&argv(runs.last().unwrap()), "--permission-mode", "bypassPermissions"));
+        assert!(has_pair(
+            &argv(runs.last().unwrap()),
+            "--permission-mode",
+            "bypassPermissions"
+        ));
 
         for answer in ["decline", "cancel", "accept-unticked"] {
             n += 1;
@@ -365,7 +413,11 @@ fn consent_on_both_wires_runs_once_on_accept_and_refuses_otherwise() {
         assert_eq!(r["is_error"], true, "{wire} without elicitation: {r}");
         assert!(r["text"].as_str().unwrap().contains("[policy]"), "{r}");
         assert!(r["asked"].as_array().unwrap().is_empty());
-        assert_eq!(runs_of(&g, "claude").len(), before + 1, "{wire}: only the accepted ran");
+        assert_eq!(
+            runs_of(&g, "claude").len(),
+            before + 1,
+            "{wire}: only the accepted ran"
+        );
     }
     // Refusals no setting lifts are never put to the user.
     let r = consent_call(
@@ -379,16 +431,28 @@ fn consent_on_both_wires_runs_once_on_accept_and_refuses_otherwise() {
     assert!(r["asked"].as_array().unwrap().is_empty(), "{r}");
 
     let mut c = g.client();
-    let list = c.ok("approval_list", json!({"provider": "claude", "limit": 100}));
-    let kinds: Vec<&str> = list["decisions"]
+    let list = c.ok("approval_list", json!({"cli": "claude", "limit": 100}));
+    let kinds: Vec<&str> = list["approvals"]
         .as_array()
         .unwrap()
         .iter()
         .map(|d| d["decision"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "user_approved").count(), 2, "{kinds:?}");
-    assert_eq!(kinds.iter().filter(|k| **k == "user_declined").count(), 6, "{kinds:?}");
-    assert_eq!(kinds.iter().filter(|k| **k == "refused").count(), 2, "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "user_approved").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "user_declined").count(),
+        6,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "refused").count(),
+        2,
+        "{kinds:?}"
+    );
 }
 
 #[test]
@@ -396,7 +460,10 @@ fn decisions_are_recorded_and_prompts_stay_out_unless_the_operator_opts_in() {
     let secret = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
     let g = TestGateway::start(&[]);
     let mut c = g.client();
-    c.ok("claude_request", json!({"prompt": format!("use key {secret} please")}));
+    c.ok(
+        "claude_request",
+        json!({"prompt": format!("use key {secret} please")}),
+    );
     c.err(
         "claude_request",
         json!({"prompt": format!("again {secret}"), "permissionMode": "bypassPermissions"}),
@@ -404,15 +471,23 @@ fn decisions_are_recorded_and_prompts_stay_out_unless_the_operator_opts_in() {
     let list = c.ok("approval_list", json!({}));
     let text = list.to_string();
     assert!(!text.contains(secret), "{text}");
-    assert!(!text.contains("use key"), "previews are off by default: {text}");
-    let d = list["decisions"].as_array().unwrap();
+    assert!(
+        !text.contains("use key"),
+        "previews are off by default: {text}"
+    );
+    let d = list["approvals"].as_array().unwrap();
     assert_eq!(d.len(), 2);
     assert_eq!(d[0]["decision"], "refused", "newest first: {list}");
     assert_eq!(d[1]["decision"], "allowed");
-    assert!(d[1]["jobId"].as_str().is_some_and(|j| j.starts_with("job-")), "{list}");
+    assert!(
+        d[1]["jobId"]
+            .as_str()
+            .is_some_and(|j| j.starts_with("job-")),
+        "{list}"
+    );
     assert_eq!(d[0]["promptSha256"].as_str().unwrap().len(), 64);
     let only_refused = c.ok("approval_list", json!({"status": "refused"}));
-    assert_eq!(only_refused["decisions"].as_array().unwrap().len(), 1);
+    assert_eq!(only_refused["approvals"].as_array().unwrap().len(), 1);
 
     let g = TestGateway::with_policy(
         &[],
@@ -422,9 +497,15 @@ fn decisions_are_recorded_and_prompts_stay_out_unless_the_operator_opts_in() {
         ),
     );
     let mut c = g.client();
-    c.ok("claude_request", json!({"prompt": format!("use key {secret} please")}));
+    c.ok(
+        "claude_request",
+        json!({"prompt": format!("use key {secret} please")}),
+    );
     let list = c.ok("approval_list", json!({}));
     let text = list.to_string();
     assert!(text.contains("use key"), "opted in: {text}");
-    assert!(!text.contains(secret), "secrets are redacted even then: {text}");
+    assert!(
+        !text.contains(secret),
+        "secrets are redacted even then: {text}"
+    );
 }

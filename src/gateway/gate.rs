@@ -8,12 +8,12 @@
 
 use std::time::Duration;
 
+use rmcp::RoleServer;
 use rmcp::model::{
     ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema,
     InputRequest, InputRequests, InputRequiredResult, JsonObject, ProtocolVersion,
 };
 use rmcp::service::{Peer, RequestContext};
-use rmcp::RoleServer;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -22,6 +22,7 @@ use crate::policy::{Decision, Level, Reason};
 use crate::providers::Provider;
 use crate::providers::access::Access;
 use crate::providers::request::{Common, RequestError};
+use crate::store::decisions::{DecisionKind, DecisionRecord};
 
 /// How long the person at the machine has to answer a consent question on a 2025-era
 /// session before the request counts as declined.
@@ -80,7 +81,10 @@ pub enum Verdict {
     /// Run it; `user_approved` when the person at the machine allowed it.
     Run { user_approved: bool },
     /// Refused; the text is the tool error.
-    Refuse { message: String, user_declined: bool },
+    Refuse {
+        message: String,
+        user_declined: bool,
+    },
     /// Ask the client to put the question to the user (2026-07-28 wire) and call again.
     Ask(InputRequiredResult),
 }
@@ -110,7 +114,11 @@ pub async fn admit_access(
 ) -> Result<(Decision, Verdict), RequestError> {
     let common = Common::parse(args)?;
     let caller = match common.approval_policy.as_deref() {
-        Some(level) => Some(level.parse::<Level>().map_err(|e| RequestError::new(e.to_string()))?),
+        Some(level) => Some(
+            level
+                .parse::<Level>()
+                .map_err(|e| RequestError::new(e.to_string()))?,
+        ),
         None => None,
     };
     let decision = gateway.policy.decide(caller, &access);
@@ -171,7 +179,10 @@ async fn consent(
                 )])),
                 Some(state),
             )),
-            Some(v) => judge(serde_json::from_value::<ElicitResult>(v.clone()).ok(), decision),
+            Some(v) => judge(
+                serde_json::from_value::<ElicitResult>(v.clone()).ok(),
+                decision,
+            ),
         };
     }
     let Some(peer) = &call.peer else {
@@ -318,15 +329,7 @@ pub struct Record {
     prompt_sha256: String,
     prompt_preview: Option<String>,
     correlation_id: Option<String>,
-    kind: RecordKind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RecordKind {
-    Allowed,
-    Refused,
-    UserApproved,
-    UserDeclined,
+    kind: DecisionKind,
 }
 
 impl Record {
@@ -355,22 +358,22 @@ impl Record {
             prompt_sha256,
             prompt_preview,
             correlation_id: correlation_id.map(str::to_string),
-            kind: RecordKind::Allowed,
+            kind: DecisionKind::Allowed,
         }
     }
 
     pub fn ran(mut self, user_approved: bool) -> Self {
         if user_approved {
-            self.kind = RecordKind::UserApproved;
+            self.kind = DecisionKind::UserApproved;
         }
         self
     }
 
     pub fn refused(mut self, gateway: &Gateway, user_declined: bool, message: &str) {
         self.kind = if user_declined {
-            RecordKind::UserDeclined
+            DecisionKind::UserDeclined
         } else {
-            RecordKind::Refused
+            DecisionKind::Refused
         };
         if self.reasons.is_empty() {
             self.reasons.push(message.to_string());
@@ -380,19 +383,13 @@ impl Record {
 
     /// Stores the record; a store that cannot write loses the record, never the run.
     pub fn save(self, gateway: &Gateway, job_id: Option<&str>) {
-        use crate::store::decisions::{DecisionKind, DecisionRecord};
         let record = DecisionRecord {
             id: crate::store::new_id("dec-"),
             at_ms: crate::store::now_ms(),
             provider: self.provider.to_string(),
             tool: self.tool,
             level: self.level.to_string(),
-            decision: match self.kind {
-                RecordKind::Allowed => DecisionKind::Allowed,
-                RecordKind::Refused => DecisionKind::Refused,
-                RecordKind::UserApproved => DecisionKind::UserApproved,
-                RecordKind::UserDeclined => DecisionKind::UserDeclined,
-            },
+            decision: self.kind,
             reasons: self.reasons,
             prompt_sha256: self.prompt_sha256,
             prompt_preview: self.prompt_preview,

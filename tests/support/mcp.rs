@@ -55,7 +55,10 @@ impl TestGateway {
         let root = std::env::temp_dir().canonicalize().unwrap();
         Self::with_policy(
             env,
-            &format!("[policy]\nworkspace_roots = [{:?}]\n", root.display().to_string()),
+            &format!(
+                "[policy]\nworkspace_roots = [{:?}]\n",
+                root.display().to_string()
+            ),
         )
     }
 

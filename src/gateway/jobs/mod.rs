@@ -117,6 +117,10 @@ impl JobManager {
 
     pub fn prune(&self) {
         let cutoff = now_ms() - self.settings.retention.as_millis() as i64;
+        // Decisions follow the jobs' retention.
+        if let Err(e) = self.store.prune_decisions(cutoff) {
+            tracing::warn!("pruning policy decisions failed: {e:#}");
+        }
         match (
             self.store.prune_jobs(cutoff),
             self.store.prune_flights(cutoff),
@@ -327,7 +331,10 @@ impl Drop for ScratchGuard {
         if let Some(dir) = &self.0
             && let Err(e) = crate::platform::fsutil::remove_path(dir)
         {
-            tracing::warn!("could not remove the scratch directory {}: {e}", dir.display());
+            tracing::warn!(
+                "could not remove the scratch directory {}: {e}",
+                dir.display()
+            );
         }
     }
 }

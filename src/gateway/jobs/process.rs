@@ -119,7 +119,13 @@ mod tests {
         ] {
             assert!(is_gateway_variable(OsStr::new(k)), "{k}");
         }
-        for k in ["PATH", "HOME", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "OPENAI_API_KEY"] {
+        for k in [
+            "PATH",
+            "HOME",
+            "ANTHROPIC_API_KEY",
+            "GEMINI_API_KEY",
+            "OPENAI_API_KEY",
+        ] {
             assert!(!is_gateway_variable(OsStr::new(k)), "{k}");
         }
     }

@@ -37,7 +37,10 @@ impl JobSpec {
             self.provider.id(),
             self.args,
             env,
-            self.cwd.as_deref().map(|c| c.to_string_lossy()).unwrap_or_default(),
+            self.cwd
+                .as_deref()
+                .map(|c| c.to_string_lossy())
+                .unwrap_or_default(),
             self.output_format,
         ]);
         hex::encode(Sha256::digest(identity.to_string().as_bytes()))

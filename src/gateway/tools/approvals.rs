@@ -26,8 +26,8 @@ pub const MAX_LIMIT: i64 = 500;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApprovalListParams {
     /// Only this provider: claude, codex, gemini, grok or mistral (the seed's name for
-    /// it; `provider` is accepted too). All when omitted.
-    #[serde(default, alias = "provider")]
+    /// the parameter). All when omitted.
+    #[serde(default)]
     pub cli: Option<String>,
     /// Only this decision: allowed, refused, user_approved or user_declined (the seed's
     /// approved and denied select allowed and refused). All when omitted.
@@ -204,13 +204,13 @@ mod tests {
     }
 
     #[test]
-    fn unknown_fields_are_refused_and_provider_is_an_alias() {
+    fn unknown_fields_are_refused() {
         let e = serde_json::from_value::<ApprovalListParams>(json!({"limt": 5}))
             .unwrap_err()
             .to_string();
         assert!(e.contains("limt"), "{e}");
         let p: ApprovalListParams =
-            serde_json::from_value(json!({"provider": "grok", "status": "denied"})).unwrap();
+            serde_json::from_value(json!({"cli": "grok", "status": "denied"})).unwrap();
         assert_eq!(p.cli.as_deref(), Some("grok"));
     }
 }

@@ -67,8 +67,11 @@ pub fn routes() -> ToolRouter<Gateway> {
         fork,
         |ctx: ToolCallContext<'_, Gateway>| {
             let gateway = ctx.service.clone();
-            let call =
-                CallInfo::from_context(&ctx.request_context, ctx.input_responses, ctx.request_state);
+            let call = CallInfo::from_context(
+                &ctx.request_context,
+                ctx.input_responses,
+                ctx.request_state,
+            );
             let args = ctx.arguments.unwrap_or_default();
             Box::pin(async move { Ok(gateway.fork(args, &call).await) })
         },
@@ -99,7 +102,8 @@ impl Gateway {
         let admitted = async {
             let p: ForkParams = request::from_args(&args)?;
             let access = codex::fork_access(&p);
-            let (decision, verdict) = gate::admit_access(self, provider, tool, &mut args, access, call).await?;
+            let (decision, verdict) =
+                gate::admit_access(self, provider, tool, &mut args, access, call).await?;
             let record = self.settle(provider, tool, &args, &decision, verdict)?;
             let record = match record {
                 Settled::Run(r) => r,

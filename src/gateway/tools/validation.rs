@@ -180,7 +180,10 @@ impl Gateway {
             Err(e) => return view::refused(e),
         };
         let judge = match &fanout.judge {
-            Some(j) => Some(self.judge(tool, j, subject, &results, wait, &progress).await),
+            Some(j) => Some(
+                self.judge(tool, j, subject, &results, wait, &progress)
+                    .await,
+            ),
             None => None,
         };
         let (value, text) = validation::report(tool, subject, &results, judge);
