@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 pub use crate::clients::Client;
+use crate::policy::Level;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Install and run a personal MCP gateway to your AI coding CLIs.
@@ -98,6 +99,21 @@ pub enum Command {
     /// each with a timeout, so doctor takes about as long as its slowest probe. Never
     /// prints a secret. Exits 1 when something blocks use.
     Doctor(DoctorArgs),
+    /// Show or set the operator's policy: what connected MCP clients may make the CLIs do.
+    ///
+    /// Without options, shows the policy in force: the level, the workspace roots (as
+    /// written in config.toml and as resolved), the Codex `-c` keys callers may set,
+    /// whether prompts are recorded, and what each level allows per provider.
+    ///
+    /// With options, validates the new `[policy]` exactly as the gateway does at start,
+    /// writes it to config.toml (everything else in the file is kept as written) and
+    /// restarts a running gateway so it applies at once; an invalid value changes
+    /// nothing. Setting values that are already in force changes nothing.
+    #[command(
+        after_help = "Run `llm-cli-gateway policy --help` for what each level allows per provider.",
+        after_long_help = policy_help()
+    )]
+    Policy(PolicyArgs),
     /// Speak MCP on stdin/stdout and forward every message to the running gateway.
     ///
     /// For clients that start local (stdio) servers, such as Claude Desktop: they run
@@ -270,6 +286,105 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "MS", default_value_t = 5000,
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub timeout_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Set the level: strict (read-only runs), balanced (edits inside the workspace
+    /// roots; the default) or permissive (everything the CLIs offer).
+    #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
+    pub level: Option<Level>,
+    /// Set the workspace roots, replacing the list (repeat for several). Every path a
+    /// caller passes must resolve inside one. `~` and `~/…` mean your home directory;
+    /// other relative paths are taken from the current directory. Each must exist.
+    #[arg(long, value_name = "DIR", conflicts_with = "add_workspace_root")]
+    pub workspace_root: Vec<PathBuf>,
+    /// Add a workspace root to the list (repeatable); one already covered by an equal
+    /// root changes nothing.
+    #[arg(long, value_name = "DIR")]
+    pub add_workspace_root: Vec<PathBuf>,
+    /// Keep prompt previews in the decision records (`approval_list`); when false (the
+    /// default) they are redacted and only the prompt's SHA-256 is kept.
+    #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
+    pub record_prompts: Option<bool>,
+}
+
+impl PolicyArgs {
+    /// Whether any option asks to change the policy.
+    pub fn sets_anything(&self) -> bool {
+        self.level.is_some()
+            || !self.workspace_root.is_empty()
+            || !self.add_workspace_root.is_empty()
+            || self.record_prompts.is_some()
+    }
+}
+
+fn parse_level(s: &str) -> Result<Level, String> {
+    s.parse::<Level>().map_err(|e| e.to_string())
+}
+
+/// The long help of `policy`: the levels table, generated from the providers' own mode
+/// tables (the data the gateway decides with), and what callers can and cannot change.
+fn policy_help() -> String {
+    let levels: String = Level::ALL
+        .iter()
+        .map(|l| format!("  {:<11} {}\n", l.as_str(), l.summary()))
+        .collect();
+    format!(
+        "Levels ([policy] level in config.toml; default balanced):\n{levels}\n\
+         What each level allows, per provider (request parameter: values; each level also \
+         allows everything the levels before it do):\n\n{}\n\n\
+         Workspace roots ([policy] workspace_roots; default: your home directory): cwd, added \
+         and included directories and every other path a caller passes must resolve, \
+         symlinks followed, inside a root, and never in, at or above the gateway's own \
+         directories (its token, config and job store), whatever the level.\n\n\
+         Callers can only tighten: a request's approvalPolicy (strict, balanced, permissive) \
+         lowers the level for that request and never raises it. A request the level does \
+         not allow is refused before any process starts, with an error naming the \
+         parameter, the level and the [policy] key that would allow it. When the MCP client \
+         supports elicitation, a request that only the level or a root stands in the way of is \
+         put to you first: accepting runs it once; declining, cancelling or not answering \
+         refuses it.\n\n\
+         Other [policy] keys: codex_config_keys = [\"key\", \"prefix.*\"] adds Codex -c keys \
+         callers may set (edit config.toml; the hard denylist above still applies), \
+         record_prompts = true|false.\n\n\
+         The gateway reads the policy at start; setting it here restarts a running gateway.\n\
+         Examples:\n  \
+         llm-cli-gateway policy --level strict\n  \
+         llm-cli-gateway policy --workspace-root ~/src --workspace-root /srv/repos\n  \
+         llm-cli-gateway policy --add-workspace-root . --json\n\n\
+         Exit status: 0 success, 1 failure (e.g. a root that does not exist), 2 usage error.",
+        levels_table()
+    )
+}
+
+/// [`crate::policy::table`] in a shape that stays readable when clap wraps it at 100
+/// columns: one line per level and parameter instead of Markdown rows.
+fn levels_table() -> String {
+    let mut out = String::new();
+    for (i, row) in crate::policy::rows().into_iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&format!("{} ({})\n", row.provider, row.display_name));
+        for l in &row.levels {
+            let name = format!("{}:", l.level);
+            if l.values.is_empty() {
+                out.push_str(&format!("  {name:<12}—\n"));
+            }
+            for (i, v) in l.values.iter().enumerate() {
+                let name = if i == 0 { name.as_str() } else { "" };
+                out.push_str(&format!("  {name:<12}{v}\n"));
+            }
+        }
+    }
+    let table = crate::policy::table();
+    // The prose after the Markdown rows: defaults and what holds at every level.
+    let rest = table
+        .find("\nWith no mode named:")
+        .map_or("", |i| &table[i..]);
+    out.push_str(rest.trim_end());
+    out
 }
 
 #[derive(Debug, Args)]

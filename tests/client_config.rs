@@ -178,7 +178,7 @@ fn snippets_parse_in_each_clients_format_for_both_transports() {
     assert_eq!(
         cc["command_line"].as_str().unwrap(),
         format!(
-            "claude mcp add --scope user -e LLM_CLI_GATEWAY_HOME={} {KEY} -- {} bridge",
+            "claude mcp add --scope user {KEY} -e 'LLM_CLI_GATEWAY_HOME={}' -- '{}' bridge",
             env.gw.path().display(),
             env.bridge_command()
         )
@@ -218,7 +218,7 @@ fn snippets_parse_in_each_clients_format_for_both_transports() {
         let snippet = doc["snippet"].as_str().unwrap();
         match client {
             "claude-code" => assert!(
-                snippet.starts_with(&format!("claude mcp add --transport http {KEY} {url}")),
+                snippet.starts_with(&format!("claude mcp add --transport http {KEY} '{url}'")),
                 "{snippet}"
             ),
             "codex" => {
@@ -622,4 +622,139 @@ fn uninstall_keep_client_configs_leaves_entries() {
     assert!(!env.gw.path().join("receipt.json").exists());
     let out = env.run(&["uninstall", "--yes"]);
     assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// Runs `line` with /bin/sh, with a stand-in `claude` first on PATH that records its
+/// argv (NUL-separated), and returns that argv.
+fn argv_of_claude_line(dir: &Path, line: &str) -> Vec<String> {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let claude = bin.join("claude");
+    std::fs::write(
+        &claude,
+        "#!/bin/sh\n: > \"$ARGV_OUT\"\nfor a in \"$@\"; do printf '%s\\0' \"$a\" >> \"$ARGV_OUT\"; done\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out_file = dir.join("argv");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(line)
+        .env("PATH", path)
+        .env("ARGV_OUT", &out_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{line}\n{}", stderr(&out));
+    let raw = std::fs::read(&out_file).unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    text.split_terminator('\0').map(String::from).collect()
+}
+
+/// Every shell line print-client-config prints keeps a path with a space, quotes, `$`,
+/// a backtick and a newline as one word, exactly: /bin/sh gives the stand-in `claude`
+/// the real paths.
+#[test]
+fn printed_shell_lines_quote_hostile_paths() {
+    let base = tempfile::tempdir().unwrap();
+    let gw = base.path().join("it's a \"test\" $dir `id` \\ x\nline 2");
+    std::fs::create_dir_all(&gw).unwrap();
+    let token = "0123456789abcdef".repeat(4);
+    let token_file = gw.join("auth-token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(support::BIN)
+            .args(args)
+            .arg("--json")
+            .env("LLM_CLI_GATEWAY_HOME", &gw)
+            .env("HOME", base.path())
+            .env("CI", "true")
+            .output()
+            .unwrap();
+        let doc = parse_one_document(&out);
+        assert_eq!(out.status.code(), Some(0), "{doc:#}");
+        doc
+    };
+    let home = gw.display().to_string();
+    let bridge = gw.join("current/bin/llm-cli-gateway").display().to_string();
+
+    let doc = run(&["print-client-config", "--client", "claude-code"]);
+    let line = doc["command_line"].as_str().unwrap();
+    assert_eq!(
+        argv_of_claude_line(base.path(), line),
+        [
+            "mcp",
+            "add",
+            "--scope",
+            "user",
+            KEY,
+            "-e",
+            &format!("LLM_CLI_GATEWAY_HOME={home}"),
+            "--",
+            &bridge,
+            "bridge"
+        ],
+        "{line}"
+    );
+
+    let url = "http://127.0.0.1:3333/mcp";
+    for show in [false, true] {
+        let mut args = vec![
+            "print-client-config",
+            "--client",
+            "claude-code",
+            "--transport",
+            "http",
+        ];
+        if show {
+            args.push("--show-token");
+        }
+        let doc = run(&args);
+        let line = doc["snippet"].as_str().unwrap();
+        assert_eq!(
+            argv_of_claude_line(base.path(), line),
+            [
+                "mcp",
+                "add",
+                "--transport",
+                "http",
+                KEY,
+                url,
+                "--header",
+                &format!("Authorization: Bearer {token}")
+            ],
+            "{line}"
+        );
+    }
+
+    // Codex's snippet ends with the export line to paste, as comment lines.
+    let doc = run(&[
+        "print-client-config",
+        "--client",
+        "codex",
+        "--transport",
+        "http",
+    ]);
+    let snippet = doc["snippet"].as_str().unwrap();
+    let (_, tail) = snippet
+        .split_once("# and in the shell that starts codex:\n")
+        .unwrap();
+    let export: Vec<&str> = tail
+        .lines()
+        .map(|l| l.strip_prefix("# ").unwrap_or_else(|| panic!("{l:?}")))
+        .collect();
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!(
+            "{}\nprintf '%s' \"$LLM_CLI_GATEWAY_TOKEN\"",
+            export.join("\n")
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(support::stdout(&out), token, "{snippet}");
 }

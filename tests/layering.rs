@@ -16,7 +16,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("release", &["platform"]),
     ("clients", &["platform", "runtime", "report"]),
     ("bridge", &["platform", "runtime"]),
-    ("doctor", &["platform", "runtime", "providers", "report"]),
+    (
+        "doctor",
+        &["platform", "runtime", "providers", "policy", "report"],
+    ),
     (
         "gateway",
         &[

@@ -471,7 +471,7 @@ fn print_client_config_uses_each_clients_format() {
     assert_eq!(gemini["token_redacted"], true);
     let claude = get("claude-code");
     assert!(claude["snippet"].as_str().unwrap().starts_with(&format!(
-        "claude mcp add --transport http llm-cli-gateway {url}"
+        "claude mcp add --transport http llm-cli-gateway '{url}'"
     )));
     let generic = get("generic");
     let g: serde_json::Value = serde_json::from_str(generic["snippet"].as_str().unwrap()).unwrap();

@@ -8,6 +8,7 @@ mod doctor;
 mod install_bundle;
 pub(crate) mod installation;
 mod pack_release;
+mod policy;
 mod print_client_config;
 pub mod printer;
 mod repair;
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Uninstall(_) => CommandName::Uninstall,
         Command::PrintClientConfig(_) => CommandName::PrintClientConfig,
         Command::Doctor(_) => CommandName::Doctor,
+        Command::Policy(_) => CommandName::Policy,
     };
     let result = Paths::resolve().and_then(|paths| {
         let ctx = Ctx { paths, printer };
@@ -62,6 +64,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Uninstall(a) => uninstall::run(&ctx, a),
             Command::PrintClientConfig(a) => print_client_config::run(&ctx, a),
             Command::Doctor(a) => block_on(doctor::run(&ctx, a)),
+            Command::Policy(a) => policy::run(&ctx, a),
             Command::Serve(_) | Command::PackRelease(_) | Command::Bridge(_) => {
                 unreachable!("dispatched above")
             }

@@ -121,17 +121,19 @@ fn check_usage(
 fn bridge_snippet(spec: Option<&ClientSpec>, bridge: &Bridge) -> Snippet {
     let format = spec.map_or(clients::MCP_SERVERS, |s| s.format);
     let entry = format.bridge_entry(bridge);
+    // The name comes before `-e`: claude's `-e` takes several values and would swallow
+    // a name that follows it ("Invalid environment variable format").
     let command_line = (spec.map(|s| s.client) == Some(Client::ClaudeCode)).then(|| {
-        let mut line = String::from("claude mcp add --scope user");
+        let mut line = format!("claude mcp add --scope user {SERVER_KEY}");
         if let Some(home) = &bridge.home {
             line.push_str(&format!(
                 " -e {}",
-                shell_quote(&format!("{}={home}", crate::runtime::paths::HOME_ENV))
+                sh_quote(&format!("{}={home}", crate::runtime::paths::HOME_ENV))
             ));
         }
         line.push_str(&format!(
-            " {SERVER_KEY} -- {} {}",
-            shell_quote(&bridge.command),
+            " -- {} {}",
+            sh_quote(&bridge.command),
             clients::BRIDGE_ARG
         ));
         line
@@ -167,7 +169,9 @@ fn http_snippet(ctx: &Ctx, args: &ClientConfigArgs, url: &str) -> Result<Snippet
         }
         REDACTED.to_string()
     };
-    let from_file = format!("$(cat '{}')", token_file.display());
+    // Inside "…", `$(…)` is parsed as a command of its own, so the quoted path stays
+    // one word whatever it contains.
+    let from_file = format!("$(cat {})", sh_quote(&token_file.display().to_string()));
     let shown = args.show_token;
     let json = |v: serde_json::Value| serde_json::to_string_pretty(&v).expect("JSON renders");
     let bearer = |t: &str| serde_json::json!({ "Authorization": format!("Bearer {t}") });
@@ -194,8 +198,13 @@ fn http_snippet(ctx: &Ctx, args: &ClientConfigArgs, url: &str) -> Result<Snippet
         Client::ClaudeCode => s(
             "shell",
             format!(
-                "claude mcp add --transport http {SERVER_KEY} {url} --header \"Authorization: Bearer {}\"",
-                if shown { &token } else { &from_file }
+                "claude mcp add --transport http {SERVER_KEY} {} --header {}",
+                sh_quote(url),
+                if shown {
+                    sh_quote(&format!("Authorization: Bearer {token}"))
+                } else {
+                    format!("\"Authorization: Bearer {from_file}\"")
+                }
             ),
             false,
             None,
@@ -209,12 +218,15 @@ fn http_snippet(ctx: &Ctx, args: &ClientConfigArgs, url: &str) -> Result<Snippet
                  bearer_token_env_var = \"{TOKEN_ENV}\"\n\
                  \n\
                  # and in the shell that starts codex:\n\
-                 # export {TOKEN_ENV}={}\n",
-                if shown {
-                    token.clone()
-                } else {
-                    format!("\"{from_file}\"")
-                }
+                 {}\n",
+                comment(&format!(
+                    "export {TOKEN_ENV}={}",
+                    if shown {
+                        sh_quote(&token)
+                    } else {
+                        format!("\"{from_file}\"")
+                    }
+                ))
             ),
             false,
             None,
@@ -330,7 +342,12 @@ fn human_text(
         return out;
     }
     if let (Some(spec), Some(f)) = (spec, config_file) {
-        out.push_str(&format!("# {}: merge into {}\n", spec.name, f.display()));
+        out.push_str(&comment(&format!(
+            "{}: merge into {}",
+            spec.name,
+            f.display()
+        )));
+        out.push('\n');
     }
     out.push_str(&snippet.text);
     out.push('\n');
@@ -338,7 +355,8 @@ fn human_text(
         out.push_str(&format!("# or run:\n{line}\n"));
     }
     if let Some(note) = &snippet.note {
-        out.push_str(&format!("# {note}\n"));
+        out.push_str(&comment(note));
+        out.push('\n');
     }
     if snippet.redacted {
         out.push_str("# The token is hidden; add --show-token to include it.\n");
@@ -349,14 +367,18 @@ fn human_text(
     out
 }
 
-/// Quotes `s` for a POSIX shell when it needs it.
-fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-=:+@%".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
+/// `s` as one word for a POSIX shell: in single quotes, inside which nothing is special,
+/// with each `'` written as `'\''` (close, escaped quote, reopen). Spaces, `"`, `$`,
+/// backticks, `\` and newlines all stay literal.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// `text` as shell comment lines: every line starts with `# `, so a path with a newline
+/// in it cannot end the comment early.
+fn comment(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("# {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -23,7 +23,11 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
     let existing = Config::load(&paths.config_file())?;
     let mut config = existing.clone().unwrap_or_default();
     common::apply_endpoint(&args.endpoint, &mut config)?;
-    let (backend, backend_reason) = match (args.service_backend.as_deref(), &existing) {
+    // A config.toml that only `policy` has written chose no backend yet.
+    let chosen = existing
+        .as_ref()
+        .filter(|_| Config::names_service_backend(&paths.config_file()));
+    let (backend, backend_reason) = match (args.service_backend.as_deref(), chosen) {
         (Some("auto"), _) | (None, None) => {
             let d = service::backend::detect(args.system);
             (d.backend, Some(d.reason))
@@ -35,7 +39,7 @@ pub async fn run(ctx: &Ctx, args: &SetupArgs) -> Result<Output> {
         ),
         (None, Some(e)) => (service::backend_of(e), None),
     };
-    let old_backend = existing.as_ref().map(service::backend_of);
+    let old_backend = chosen.map(service::backend_of);
     config.service_backend = backend.name().to_string();
     if ctx.printer.interactive && !args.yes {
         let go = dialoguer::Confirm::new()

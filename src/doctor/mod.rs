@@ -7,6 +7,7 @@
 //! long as its slowest probe.
 
 mod exposure;
+pub mod policy;
 mod providers;
 mod render;
 pub mod state;
@@ -26,8 +27,9 @@ use crate::platform::build::HOST_TARGET;
 use crate::providers::auth::LoginStatus;
 use crate::report::ClientPresence;
 use crate::report::{
-    DoctorReport, Exposure, HealthProbe, InstallCheck, Problem, ProviderCheck, RunState,
-    SCHEMA_VERSION, ServiceState, Severity, SystemInfo, TokenCheck, TransportCheck, UrlCheck,
+    DoctorReport, Exposure, HealthProbe, InstallCheck, PolicyCheck, PolicyLevel, Problem,
+    ProviderCheck, RunState, SCHEMA_VERSION, ServiceState, Severity, SystemInfo, TokenCheck,
+    TransportCheck, UrlCheck,
 };
 use crate::runtime::config::Config;
 use crate::runtime::paths::Paths;
@@ -72,6 +74,8 @@ pub async fn diagnose(paths: &Paths, opts: &Options) -> DoctorReport {
         }
     };
     let env = providers::ProbeEnv::load(paths, &config, opts.inside_gateway);
+    // `~` is the gateway's HOME, which the service may have from service.env.
+    let policy = policy::check(paths, &config.policy, env.home().as_deref());
     let local = {
         let (paths, config) = (paths.clone(), config.clone());
         let clients = opts.clients;
@@ -101,7 +105,14 @@ pub async fn diagnose(paths: &Paths, opts: &Options) -> DoctorReport {
         detail,
         public_check,
     };
-    let next_actions = judge(paths, &local, &transport, &providers, &mut problems);
+    let next_actions = judge(
+        paths,
+        &local,
+        &transport,
+        &providers,
+        &policy,
+        &mut problems,
+    );
     problems.sort_by_key(|p| p.severity);
     DoctorReport {
         schema_version: SCHEMA_VERSION,
@@ -120,6 +131,7 @@ pub async fn diagnose(paths: &Paths, opts: &Options) -> DoctorReport {
         token: local.token,
         providers,
         clients: local.clients,
+        policy,
         problems,
         next_actions,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -268,6 +280,7 @@ fn judge(
     local: &Local,
     transport: &TransportCheck,
     providers: &[ProviderCheck],
+    policy: &PolicyCheck,
     problems: &mut Vec<Problem>,
 ) -> Vec<String> {
     let clients = &local.clients;
@@ -281,6 +294,23 @@ fn judge(
         act(format!(
             "fix or remove {} (the message above says where), then re-run `llm-cli-gateway doctor`",
             paths.config_file().display()
+        ));
+    }
+    if let Some(why) = &policy.problem {
+        problems.push(problem(
+            Severity::Blocking,
+            "policy",
+            format!("{why}; the gateway refuses to start with this policy"),
+        ));
+        act(format!(
+            "fix [policy] in {} (`llm-cli-gateway policy --help` shows how to set each key), then run `llm-cli-gateway start`",
+            paths.config_file().display()
+        ));
+    } else if policy.level == PolicyLevel::Permissive {
+        problems.push(problem(
+            Severity::Warning,
+            "policy",
+            "the policy level is permissive: a connected client may make the CLIs do anything they offer (bypass, yolo, full-access and auto-approve modes); `llm-cli-gateway policy --level balanced` keeps them to edits inside the workspace roots",
         ));
     }
     let install = &local.install;
@@ -504,7 +534,17 @@ mod tests {
             provider("b", true, LoginStatus::NotAuthenticated),
         ];
         let mut problems = Vec::new();
-        let actions = judge(&paths, &local, &transport, &providers, &mut problems);
+        let user_home = tempfile::tempdir().unwrap();
+        let policy = policy::check(&paths, &toml::Table::new(), Some(user_home.path()));
+        assert!(policy.valid, "{policy:?}");
+        let actions = judge(
+            &paths,
+            &local,
+            &transport,
+            &providers,
+            &policy,
+            &mut problems,
+        );
         assert!(actions[0].contains("setup"), "{actions:?}");
         assert!(actions[1].contains("login b"), "{actions:?}");
         assert!(actions[2].contains("install a"), "{actions:?}");

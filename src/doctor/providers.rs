@@ -77,8 +77,9 @@ impl ProbeEnv {
         }
     }
 
-    fn home(&self) -> PathBuf {
-        self.get("HOME").map(PathBuf::from).unwrap_or_default()
+    /// HOME as the gateway's CLIs see it, when set.
+    pub fn home(&self) -> Option<PathBuf> {
+        self.get("HOME").map(PathBuf::from)
     }
 
     fn which(&self, binary: &str) -> Option<PathBuf> {
@@ -216,7 +217,7 @@ async fn login_of(p: &dyn Provider, path: &Path, env: &ProbeEnv, timeout: Durati
             }
         }
         AuthProbe::Presence { any_of, otherwise } => {
-            let home = env.home();
+            let home = env.home().unwrap_or_default();
             let var = |name: &str| env.gateway_var(name);
             if let Some(c) = any_of.iter().find(|c| c.present(&var, &home)) {
                 return (

@@ -89,6 +89,35 @@ pub fn render(r: &DoctorReport) -> String {
             format!("missing: {}", r.token.problem.clone().unwrap_or_default())
         },
     );
+    let level = serde_json::to_value(r.policy.level)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    row(
+        &mut s,
+        "policy",
+        match &r.policy.problem {
+            Some(why) => format!("{level}, NOT VALID: {why}"),
+            None => format!(
+                "{level}; workspace roots {}; prompts {}",
+                if r.policy.workspace_roots.is_empty() {
+                    "none".to_string()
+                } else {
+                    r.policy
+                        .workspace_roots
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                if r.policy.record_prompts {
+                    "recorded"
+                } else {
+                    "redacted in records"
+                }
+            ),
+        },
+    );
     let _ = writeln!(s, "\nproviders");
     for p in &r.providers {
         let version = match (&p.version, &p.version_error, p.found) {

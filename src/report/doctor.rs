@@ -30,6 +30,8 @@ pub struct DoctorReport {
     pub providers: Vec<ProviderCheck>,
     /// Each MCP client's config file and whether it points at this gateway.
     pub clients: Vec<ClientPresence>,
+    /// The operator's policy: what connected clients may make the CLIs do.
+    pub policy: PolicyCheck,
     /// What is wrong, most serious first.
     pub problems: Vec<Problem>,
     /// What to do, in the order a person should do it.
@@ -135,6 +137,23 @@ pub struct TokenCheck {
     pub problem: Option<String>,
 }
 
+/// The operator's `[policy]` as the gateway will apply it at start.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PolicyCheck {
+    /// Whether `[policy]` is valid; the gateway refuses to start when it is not.
+    pub valid: bool,
+    /// The operator's level (the configured one even when another entry is invalid;
+    /// the default, balanced, when `[policy]` cannot be read at all).
+    pub level: PolicyLevel,
+    /// The workspace roots, resolved (empty when the policy is not valid).
+    pub workspace_roots: Vec<PathBuf>,
+    /// Whether decision records keep prompt previews.
+    pub record_prompts: bool,
+    /// Why the policy is not valid, naming the entry at fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
 /// One provider CLI.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ProviderCheck {
@@ -174,7 +193,8 @@ pub struct ProviderCheck {
 pub struct Problem {
     /// `blocking` stops the gateway from being used; `warning` does not.
     pub severity: Severity,
-    /// Which check: `install`, `service`, `transport`, `token`, `provider:<id>`, `client:<id>`.
+    /// Which check: `config`, `install`, `service`, `transport`, `token`, `policy`,
+    /// `providers`, `provider:<id>`, `client:<id>`.
     pub check: String,
     /// What is wrong.
     pub message: String,
@@ -203,6 +223,7 @@ impl Report {
             Report::Uninstall(r) => r.ok,
             Report::PrintClientConfig(r) => r.ok,
             Report::Doctor(r) => r.ok,
+            Report::Policy(r) => r.ok,
         }
     }
 }

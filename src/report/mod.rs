@@ -8,11 +8,13 @@
 mod clients;
 mod doctor;
 mod lifecycle;
+mod policy;
 mod service;
 
 pub use clients::*;
 pub use doctor::*;
 pub use lifecycle::*;
+pub use policy::*;
 pub use service::*;
 
 use schemars::JsonSchema;
@@ -55,6 +57,8 @@ pub enum Report {
     PrintClientConfig(ClientConfigReport),
     /// `doctor`.
     Doctor(Box<DoctorReport>),
+    /// `policy`.
+    Policy(PolicyReport),
 }
 
 /// A failed run.
@@ -94,6 +98,8 @@ pub enum CommandName {
     PrintClientConfig,
     /// `doctor`.
     Doctor,
+    /// `policy`.
+    Policy,
 }
 
 /// An error for machines and people.

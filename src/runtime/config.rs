@@ -11,6 +11,19 @@ pub const DEFAULT_HOST: &str = "127.0.0.1";
 pub const DEFAULT_PORT: u16 = 3333;
 pub const DEFAULT_PATH: &str = "/mcp";
 
+/// The first line of a config.toml we create.
+const HEADER: &str =
+    "# llm-cli-gateway configuration. Re-run `llm-cli-gateway setup` after editing.\n";
+const POLICY: &str = "policy";
+
+fn invalid(path: &Path, e: &toml::de::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the configuration at {} is not valid: {}\nhelp: fix or delete the file, then re-run `llm-cli-gateway setup`",
+        path.display(),
+        e.to_string().trim_end()
+    )
+}
+
 /// The persisted configuration. Unknown keys are rejected so that a typo such as
 /// `prot = 4444` is reported instead of silently falling back to a default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,13 +111,7 @@ impl Config {
             return Ok(None);
         }
         let text = fsutil::read_to_string("configuration", path)?;
-        let config: Config = toml::from_str(&text).map_err(|e| {
-            anyhow::anyhow!(
-                "the configuration at {} is not valid: {}\nhelp: fix or delete the file, then re-run `llm-cli-gateway setup`",
-                path.display(),
-                e.to_string().trim_end()
-            )
-        })?;
+        let config: Config = toml::from_str(&text).map_err(|e| invalid(path, &e))?;
         config
             .validate()
             .with_context(|| format!("the configuration at {} is not valid", path.display()))?;
@@ -118,11 +125,90 @@ impl Config {
 
     pub fn save(&self, path: &Path) -> Result<()> {
         self.validate()?;
-        let mut text = String::from(
-            "# llm-cli-gateway configuration. Re-run `llm-cli-gateway setup` after editing.\n",
-        );
+        let mut text = String::from(HEADER);
         text.push_str(&toml::to_string(self).context("serializing the configuration")?);
         fsutil::write_atomic("configuration", path, text.as_bytes(), 0o600)
+    }
+
+    /// Replaces `[policy]` in the file at `path` with `policy` (removed when empty),
+    /// keeping everything else as written: other settings, comments, order, and the keys
+    /// of `[policy]` whose value stays the same. The result must load as a valid
+    /// configuration before it is written (atomically, 0600). A missing file is created
+    /// holding only `[policy]`.
+    pub fn write_policy(path: &Path, policy: &toml::Table) -> Result<()> {
+        let existed = path.exists();
+        let text = if existed {
+            fsutil::read_to_string("configuration", path)?
+        } else {
+            String::new()
+        };
+        let old: toml::Table = toml::from_str(&text).map_err(|e| invalid(path, &e))?;
+        let old_policy = match old.get(POLICY) {
+            Some(toml::Value::Table(t)) => t.clone(),
+            _ => toml::Table::new(),
+        };
+        let mut doc: toml_edit::DocumentMut = text
+            .parse()
+            .with_context(|| format!("reading {} for editing", path.display()))?;
+        if policy.is_empty() {
+            doc.remove(POLICY);
+        } else {
+            let mut wrapper = toml::Table::new();
+            wrapper.insert(POLICY.into(), toml::Value::Table(policy.clone()));
+            let fresh: toml_edit::DocumentMut = toml::to_string(&wrapper)
+                .context("serializing [policy]")?
+                .parse()
+                .context("re-reading [policy]")?;
+            let fresh = fresh[POLICY].as_table().cloned().unwrap_or_default();
+            let item = doc
+                .entry(POLICY)
+                .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
+            if item.as_table_like().is_none() {
+                *item = toml_edit::Item::Table(toml_edit::Table::new());
+            }
+            let table = item.as_table_like_mut().expect("made a table above");
+            let stale: Vec<String> = table
+                .iter()
+                .map(|(k, _)| k.to_string())
+                .filter(|k| !policy.contains_key(k))
+                .collect();
+            for k in stale {
+                table.remove(&k);
+            }
+            for (k, v) in policy {
+                if old_policy.get(k) != Some(v)
+                    && let Some(value) = fresh.get(k)
+                {
+                    table.insert(k, value.clone());
+                }
+            }
+        }
+        let text = if existed {
+            doc.to_string()
+        } else {
+            format!("{HEADER}{doc}")
+        };
+        let config: Config = toml::from_str(&text).map_err(|e| invalid(path, &e))?;
+        config
+            .validate()
+            .with_context(|| format!("the configuration at {} is not valid", path.display()))?;
+        if config.policy != *policy {
+            bail!(
+                "editing [policy] in {} did not give the values asked for; nothing was written",
+                path.display()
+            );
+        }
+        fsutil::write_atomic("configuration", path, text.as_bytes(), 0o600)
+    }
+
+    /// Whether the file at `path` names `service_backend`. One that `policy` created
+    /// before the first `setup` does not, and setup then picks the backend as on a first
+    /// run.
+    pub fn names_service_backend(path: &Path) -> bool {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| toml::from_str::<toml::Table>(&t).ok())
+            .is_some_and(|t| t.contains_key("service_backend"))
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -223,6 +309,44 @@ mod tests {
         assert!(Config::load(&p).is_err());
         std::fs::write(&p, "path = \"mcp\"\n").unwrap();
         assert!(Config::load(&p).is_err());
+    }
+
+    #[test]
+    fn write_policy_keeps_everything_else_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        let original = "# mine\nport = 4444 # my port\n\n[policy]\n# why strict\nlevel = \"strict\"\nrecord_prompts = false\n\n[jobs]\nretention_days = 3\n";
+        std::fs::write(&p, original).unwrap();
+        let mut policy: toml::Table =
+            toml::from_str("level = \"strict\"\nworkspace_roots = [\"~\", \"/srv/x\"]").unwrap();
+        Config::write_policy(&p, &policy).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(
+            text.starts_with("# mine\nport = 4444 # my port\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# why strict\nlevel = \"strict\"\n"),
+            "{text}"
+        );
+        assert!(!text.contains("record_prompts"), "{text}");
+        assert!(text.contains("[jobs]\nretention_days = 3"), "{text}");
+        let c = Config::load(&p).unwrap().unwrap();
+        assert_eq!((c.port, &c.policy), (4444, &policy));
+        policy.clear();
+        Config::write_policy(&p, &policy).unwrap();
+        let c = Config::load(&p).unwrap().unwrap();
+        assert!(c.policy.is_empty() && c.jobs.retention_days == Some(3));
+
+        let fresh = dir.path().join("new.toml");
+        policy.insert("level".into(), "permissive".into());
+        Config::write_policy(&fresh, &policy).unwrap();
+        assert_eq!(Config::load(&fresh).unwrap().unwrap().policy, policy);
+        let text = std::fs::read_to_string(&fresh).unwrap();
+        assert!(text.starts_with(HEADER), "{text}");
+        assert!(!Config::names_service_backend(&fresh));
+        Config::default().save(&fresh).unwrap();
+        assert!(Config::names_service_backend(&fresh));
     }
 
     #[test]

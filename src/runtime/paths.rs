@@ -146,3 +146,12 @@ impl Paths {
         Ok(created)
     }
 }
+
+/// The user's home directory, which `~` in `[policy] workspace_roots` means: `$HOME`,
+/// else the platform's answer.
+pub fn user_home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf()))
+}
