@@ -174,7 +174,9 @@ fn every_provider_answers_through_its_sync_tool() {
         vibe["env"]["VIBE_ACTIVE_MODEL"], "devstral-medium",
         "{vibe}"
     );
-    assert!(has_pair(&argv(vibe), "--agent", "auto-approve"));
+    // Vibe's own default (auto-approve) exceeds the default level: the policy picks
+    // the highest agent balanced allows.
+    assert!(has_pair(&argv(vibe), "--agent", "accept-edits"), "{vibe}");
 
     // Usage and cost from JSON output reach the flight recorder.
     let store = llm_cli_gateway::store::Store::open(&g.home.path().join("gateway.db")).unwrap();

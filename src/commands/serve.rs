@@ -139,29 +139,16 @@ async fn serve(args: &ServeArgs) -> Result<()> {
     served
 }
 
-/// The operator's policy from `[policy]`; an invalid one stops the gateway (a restart
-/// cannot fix it), rather than running with a policy the operator did not write.
+/// The operator's policy from `[policy]`, built as `doctor` and `policy` build it; an
+/// invalid one stops the gateway (a restart cannot fix it) rather than running with a
+/// policy the operator did not write.
 pub fn load_policy(paths: &Paths, config: &Config) -> Result<Policy> {
-    let home = user_home().context("no home directory to expand `~` in [policy]")?;
-    Policy::from_table(
-        &config.policy,
-        &home,
-        &[paths.data_dir.as_path(), paths.config_dir.as_path()],
-    )
-    .map_err(|e| {
+    crate::doctor::policy::build(paths, &config.policy, None).map_err(|e| {
         anyhow::anyhow!(
             "{e}\nhelp: fix [policy] in {}, or see `llm-cli-gateway policy --help`",
             paths.config_file().display()
         )
     })
-}
-
-/// The user's home directory, where `~` in `[policy]` points.
-pub fn user_home() -> Option<std::path::PathBuf> {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(std::path::PathBuf::from)
-        .or_else(|| directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf()))
 }
 
 /// Retention is enforced hourly as well as at start, so a long-running gateway does not

@@ -206,13 +206,25 @@ impl Policy {
         gateway_home: &Path,
     ) -> Result<Policy, PolicyError> {
         let gateway_home = canonical_prefix(gateway_home);
-        let default_roots = vec!["~".to_string()];
-        let entries = settings.workspace_roots.as_ref().unwrap_or(&default_roots);
         let mut roots: Vec<PathBuf> = Vec::new();
-        for entry in entries {
-            let root = resolve_root(entry, user_home, &gateway_home)?;
-            if !roots.contains(&root) {
-                roots.push(root);
+        match &settings.workspace_roots {
+            Some(entries) => {
+                for entry in entries {
+                    let root = resolve_root(entry, user_home, &gateway_home)?;
+                    if !roots.contains(&root) {
+                        roots.push(root);
+                    }
+                }
+            }
+            // The default root is the home directory; where that cannot be a root (no
+            // home, or the gateway's files live in it), there is none: runs without a
+            // `cwd` still work in their scratch directory, and every `cwd` is refused
+            // until the operator names a root. The operator's own entries are never
+            // dropped like this: a bad one is an error.
+            None => {
+                if let Ok(root) = resolve_root("~", user_home, &gateway_home) {
+                    roots.push(root);
+                }
             }
         }
         let mut codex_keys = Vec::new();

@@ -660,3 +660,17 @@ fn the_table_comes_from_the_mode_tables() {
         "{t}"
     );
 }
+
+#[test]
+fn a_default_home_root_that_cannot_be_one_leaves_no_root_instead_of_failing() {
+    let w = World::new();
+    // The gateway's files live in the home directory itself (LLM_CLI_GATEWAY_HOME=$HOME).
+    let p = Policy::new(&PolicySettings::default(), &w.gateway, &w.gateway).unwrap();
+    assert!(p.roots().is_empty());
+    // Named by the operator, the same root is an error.
+    let named = PolicySettings {
+        workspace_roots: Some(vec!["~".into()]),
+        ..PolicySettings::default()
+    };
+    assert!(Policy::new(&named, &w.gateway, &w.gateway).is_err());
+}

@@ -552,11 +552,11 @@ mod tests {
         .unwrap();
         assert_eq!(&i.args[..2], ["exec", "resume"]);
         assert!(!i.args.contains(&"--sandbox".into()), "{:?}", i.args);
-        assert_eq!(&i.args[i.args.len() - 2..], [id, "again"]);
+        assert_eq!(&i.args[i.args.len() - 3..], [id, "--", "again"]);
         assert_eq!(i.warnings.len(), 2);
 
         let i = argv(json!({"prompt": "x"}), SessionChoice::Latest).unwrap();
-        assert_eq!(&i.args[i.args.len() - 2..], ["--last", "x"]);
+        assert_eq!(&i.args[i.args.len() - 3..], ["--last", "--", "x"]);
     }
 
     #[test]
@@ -695,6 +695,6 @@ mod tests {
         assert!(f(json!({"prompt": "x", "sessionId": "gw-abc"})).is_err());
         let i = f(json!({"prompt": "x", "forkLast": true})).unwrap();
         assert_eq!(&i.args[..2], ["exec", "fork"]);
-        assert_eq!(&i.args[i.args.len() - 2..], ["--last", "x"]);
+        assert_eq!(&i.args[i.args.len() - 3..], ["--last", "--", "x"]);
     }
 }
