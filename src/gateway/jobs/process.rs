@@ -77,6 +77,41 @@ pub(super) async fn kill_group(
     }
 }
 
+/// The process group `pid` leads: its own, since every CLI starts in a new group.
+pub(super) fn group_of(pid: u32) -> u32 {
+    #[cfg(unix)]
+    {
+        if let Ok(p) = libc::pid_t::try_from(pid) {
+            // SAFETY: getpgid only reads the process table.
+            let g = unsafe { libc::getpgid(p) };
+            if g > 1 {
+                return g as u32;
+            }
+        }
+    }
+    pid
+}
+
+/// After a crash: ends the process group `pgid` that a dead gateway's job left running,
+/// but only while its leader is the very process the job recorded (same start time):
+/// a reused pid is a stranger's and is never signalled. SIGTERM, a short wait, then
+/// SIGKILL for whatever is left of the group. True when it signalled anything.
+pub(super) fn end_leftover(pgid: u32, start: &str) -> bool {
+    use crate::runtime::service::pidfile::start_time;
+    if start.is_empty() || start_time(pgid).as_deref() != Some(start) {
+        return false;
+    }
+    signal_group(pgid, Signal::Term);
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while std::time::Instant::now() < deadline && start_time(pgid).as_deref() == Some(start) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The leader is gone (or ignored SIGTERM): the group's id cannot have been reused
+    // while its members live, so the rest of the group is still the job's.
+    signal_group(pgid, Signal::Kill);
+    true
+}
+
 enum Signal {
     Term,
     Kill,
@@ -128,6 +163,30 @@ mod tests {
         ] {
             assert!(!is_gateway_variable(OsStr::new(k)), "{k}");
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn leftover_groups_are_ended_only_with_the_recorded_start_time() {
+        use std::os::unix::process::CommandExt;
+        let spawn = || {
+            std::process::Command::new("sleep")
+                .arg("30")
+                .process_group(0)
+                .spawn()
+                .unwrap()
+        };
+        let mut a = spawn();
+        let pid = a.id();
+        assert_eq!(group_of(pid), pid);
+        let start = crate::runtime::service::pidfile::start_time(pid).unwrap();
+        let wrong = format!("{}", start.parse::<u64>().unwrap() + 1);
+        assert!(!end_leftover(pid, &wrong), "another start time: a stranger");
+        assert!(!end_leftover(pid, ""), "no start time recorded");
+        assert!(a.try_wait().unwrap().is_none(), "still running");
+        assert!(end_leftover(pid, &start));
+        let status = a.wait().unwrap();
+        assert!(!status.success());
     }
 
     #[test]
