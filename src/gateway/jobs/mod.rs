@@ -132,8 +132,14 @@ impl JobManager {
         settings: JobSettings,
         home: std::path::PathBuf,
     ) -> Result<Arc<Self>> {
-        for left in store.leftover_processes(&owner_alive)? {
-            if process::end_leftover(left.pgid, &left.start) {
+        let leftovers = store.leftover_processes(&owner_alive)?;
+        if !leftovers.is_empty() {
+            let groups: Vec<(u32, String)> = leftovers
+                .iter()
+                .map(|l| (l.pgid, l.start.clone()))
+                .collect();
+            let ended = process::end_leftovers(&groups);
+            for left in leftovers.iter().filter(|l| ended.contains(&l.pgid)) {
                 tracing::warn!(
                     "job {}: ended the CLI process group {} its crashed gateway left behind",
                     left.job_id,

@@ -92,24 +92,29 @@ pub(super) fn group_of(pid: u32) -> u32 {
     pid
 }
 
-/// After a crash: ends the process group `pgid` that a dead gateway's job left running,
-/// but only while its leader is the very process the job recorded (same start time):
-/// a reused pid is a stranger's and is never signalled. SIGTERM, a short wait, then
-/// SIGKILL for whatever is left of the group. True when it signalled anything.
-pub(super) fn end_leftover(pgid: u32, start: &str) -> bool {
+/// After a crash: ends the process groups (`pgid`, leader start time) that a dead
+/// gateway's jobs left running, but only those whose leader is still the very process
+/// the job recorded (same start time): a reused pid is a stranger's and is never
+/// signalled. SIGTERM to every such group, up to two seconds for the leaders to go, then
+/// SIGKILL for whatever is left of them. Returns the groups it signalled.
+pub(super) fn end_leftovers(groups: &[(u32, String)]) -> Vec<u32> {
     use crate::runtime::service::pidfile::start_time;
-    if start.is_empty() || start_time(pgid).as_deref() != Some(start) {
-        return false;
+    let ours =
+        |pgid: u32, start: &str| !start.is_empty() && start_time(pgid).as_deref() == Some(start);
+    let verified: Vec<&(u32, String)> = groups.iter().filter(|(g, s)| ours(*g, s)).collect();
+    for (pgid, _) in &verified {
+        signal_group(*pgid, Signal::Term);
     }
-    signal_group(pgid, Signal::Term);
     let deadline = std::time::Instant::now() + Duration::from_secs(2);
-    while std::time::Instant::now() < deadline && start_time(pgid).as_deref() == Some(start) {
+    while std::time::Instant::now() < deadline && verified.iter().any(|(g, s)| ours(*g, s)) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    // The leader is gone (or ignored SIGTERM): the group's id cannot have been reused
-    // while its members live, so the rest of the group is still the job's.
-    signal_group(pgid, Signal::Kill);
-    true
+    // A leader that is gone leaves its group's id in use while members live, so the rest
+    // of the group is still the job's.
+    for (pgid, _) in &verified {
+        signal_group(*pgid, Signal::Kill);
+    }
+    verified.iter().map(|(g, _)| *g).collect()
 }
 
 enum Signal {
@@ -181,10 +186,12 @@ mod tests {
         assert_eq!(group_of(pid), pid);
         let start = crate::runtime::service::pidfile::start_time(pid).unwrap();
         let wrong = format!("{}", start.parse::<u64>().unwrap() + 1);
-        assert!(!end_leftover(pid, &wrong), "another start time: a stranger");
-        assert!(!end_leftover(pid, ""), "no start time recorded");
+        assert!(
+            end_leftovers(&[(pid, wrong), (pid, String::new())]).is_empty(),
+            "another start time (a stranger) or none recorded"
+        );
         assert!(a.try_wait().unwrap().is_none(), "still running");
-        assert!(end_leftover(pid, &start));
+        assert_eq!(end_leftovers(&[(pid, start)]), vec![pid]);
         let status = a.wait().unwrap();
         assert!(!status.success());
     }
