@@ -217,7 +217,10 @@ fn async_start_then_status_then_result() {
     assert_eq!(result["usage"]["outputTokens"], 40);
     assert_eq!(result["stdoutTruncated"], false);
     let cut = c.ok("llm_job_result", json!({"jobId": id, "maxChars": 8}));
-    assert_eq!(cut["response"], "stand-in");
+    // A cut ends with the marker that says how much is left and how to page on.
+    let shown = cut["response"].as_str().unwrap();
+    assert!(shown.starts_with("stand-in… [truncated: "), "{shown}");
+    assert_eq!(cut["nextOffset"], 8);
     assert_eq!(cut["responseTruncated"], true);
     assert_eq!(cut["stdoutTruncated"], true);
     // Canceling a finished job changes nothing.
@@ -669,14 +672,27 @@ fn an_output_flood_is_capped_and_memory_stays_bounded() {
     let id = r["jobId"].as_str().unwrap();
     let s = c.wait_job(id, Duration::from_secs(60));
     assert_eq!(s["stdoutBytes"], 40_000_000, "{s:#}");
-    // maxChars is clamped so the reply fits the 1 MiB message limit of MCP clients.
+    // Whatever maxChars asks, the reply fits the 1 MiB message limit of MCP clients
+    // (max_reply_bytes, 768 KiB by default); the cut says how to page on.
     let result = c.ok(
         "llm_job_result",
         json!({"jobId": id, "maxChars": 5_000_000}),
     );
     assert_eq!(result["outputCapped"], true);
     assert_eq!(result["stdoutTruncated"], true);
-    assert_eq!(result["stdout"].as_str().unwrap().len(), 200_000);
+    let stdout = result["stdout"].as_str().unwrap();
+    assert!(
+        result.to_string().len() < 768 << 10,
+        "{}",
+        result.to_string().len()
+    );
+    assert!(stdout.len() > 100_000, "{}", stdout.len());
+    assert!(
+        stdout.contains("[truncated: "),
+        "{}",
+        &stdout[stdout.len() - 200..]
+    );
+    assert!(result["paging"]["stdout"]["nextOffset"].is_u64());
     let health = c.ok("llm_process_health", json!({}));
     let rss = health["rss_bytes"].as_u64().unwrap();
     assert!(rss < 80 << 20, "gateway RSS {rss} after a 40 MB flood");

@@ -11,7 +11,7 @@ use crate::platform::fsutil;
 use crate::release::checksums::Sha256Hex;
 use crate::release::download::{Fetcher, Source};
 use crate::release::resolve::Resolved;
-use crate::report::{Finding, RepairReport, Report, SCHEMA_VERSION};
+use crate::report::{DatabaseState, Finding, RepairReport, Report, SCHEMA_VERSION};
 use crate::runtime::receipt::Receipt;
 use crate::runtime::service::{self, backend::Backend};
 use crate::runtime::token::Token;
@@ -94,6 +94,56 @@ pub async fn run(ctx: &Ctx, args: &RepairArgs) -> Result<Output> {
             "could not compare `current` with the receipt".into(),
             Err(format!("{e:#}")),
         ),
+    }
+
+    // The jobs database: a corrupt one is moved aside (with its WAL) for the gateway to
+    // recreate; a deleted one under a running gateway needs a restart, since the gateway
+    // keeps writing into the unlinked file.
+    let db = paths.db_file();
+    let db_check = crate::doctor::database::check(&db);
+    let gateway_up = || service::Snapshot::take(paths, &config).healthy().is_some();
+    match db_check.state {
+        DatabaseState::Corrupt => {
+            let aside = corrupt_aside(&db);
+            let up = gateway_up();
+            note(
+                "database-corrupt",
+                format!(
+                    "the jobs database {} is corrupt ({}): moving it aside to {}{}",
+                    db.display(),
+                    db_check.detail.as_deref().unwrap_or("damaged"),
+                    aside.display(),
+                    if up {
+                        " and restarting the gateway, which creates a new one"
+                    } else {
+                        "; the gateway creates a new one when it starts"
+                    }
+                ),
+                act(&|| {
+                    if up {
+                        service::stop(paths, &config)?;
+                    }
+                    move_aside(&db, &aside)?;
+                    if up {
+                        service::start(paths, &config, &|| super::installation::installed(paths))?;
+                    }
+                    Ok(())
+                }),
+            );
+        }
+        DatabaseState::Missing if gateway_up() => note(
+            "database-missing",
+            format!(
+                "the jobs database {} is missing while the gateway runs (it records into a deleted file): restarting the gateway, which creates a new one",
+                db.display()
+            ),
+            act(&|| {
+                service::stop(paths, &config)?;
+                service::start(paths, &config, &|| super::installation::installed(paths))?;
+                Ok(())
+            }),
+        ),
+        _ => {}
     }
 
     // The installed version: `current` and the files' hashes.
@@ -220,6 +270,36 @@ pub async fn run(ctx: &Ctx, args: &RepairArgs) -> Result<Output> {
         );
     }
     Ok(report(args.dry_run, findings, human))
+}
+
+/// Where a corrupt database goes: `gateway.db.corrupt-<UTC time>` beside it.
+fn corrupt_aside(db: &std::path::Path) -> std::path::PathBuf {
+    let when = crate::platform::time::now_rfc3339().replace([':', '-'], "");
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".corrupt-{when}"));
+    db.with_file_name(name)
+}
+
+/// Renames the database and its `-wal`/`-shm` side files (a stale WAL must never be
+/// replayed into the new database).
+fn move_aside(db: &std::path::Path, aside: &std::path::Path) -> Result<()> {
+    use anyhow::Context;
+    std::fs::rename(db, aside)
+        .with_context(|| format!("moving {} to {}", db.display(), aside.display()))?;
+    for side in ["-wal", "-shm"] {
+        let mut from = db.as_os_str().to_os_string();
+        from.push(side);
+        let mut to = aside.as_os_str().to_os_string();
+        to.push(side);
+        match std::fs::rename(&from, &to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("moving {}", from.to_string_lossy()));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn report(dry_run: bool, findings: Vec<Finding>, human: String) -> Output {

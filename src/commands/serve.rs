@@ -198,6 +198,29 @@ pub fn job_settings(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Re
     if let Some(ms) = num("LLM_GATEWAY_FLUSH_INTERVAL_MS")? {
         s.flush_interval = Duration::from_millis(ms.max(10));
     }
+    if let Some(ms) = num("LLM_GATEWAY_MAX_RUNTIME_MS")?.or(j.max_runtime_secs.map(|x| x * 1000)) {
+        anyhow::ensure!(ms >= 1000, "[jobs] max_runtime_secs must be at least 1");
+        s.max_runtime = Duration::from_millis(ms);
+    }
+    if let Some(b) = num("LLM_GATEWAY_MAX_REPLY_BYTES")?.or(j.max_reply_bytes) {
+        let min = crate::gateway::jobs::MIN_REPLY_BYTES;
+        anyhow::ensure!(
+            b >= min as u64,
+            "[jobs] max_reply_bytes must be at least {min}"
+        );
+        s.max_reply_bytes = usize::try_from(b).unwrap_or(usize::MAX);
+    }
+    if let Some(n) = num("LLM_GATEWAY_MAX_SESSIONS_PER_PROVIDER")?.or(j.max_sessions_per_provider) {
+        anyhow::ensure!(
+            n >= 1,
+            "[jobs] max_sessions_per_provider must be at least 1"
+        );
+        s.max_sessions_per_provider = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    if let Some(n) = num("LLM_GATEWAY_MAX_CONCURRENT_PROCESSES")?.or(j.max_concurrent_processes) {
+        anyhow::ensure!(n >= 1, "[jobs] max_concurrent_processes must be at least 1");
+        s.max_concurrent_processes = usize::try_from(n).unwrap_or(usize::MAX);
+    }
     Ok(s)
 }
 

@@ -6,6 +6,7 @@
 //! manager) run on a blocking thread alongside them. Doctor therefore takes about as
 //! long as its slowest probe.
 
+pub mod database;
 mod exposure;
 pub mod policy;
 mod providers;
@@ -27,9 +28,9 @@ use crate::platform::build::HOST_TARGET;
 use crate::providers::auth::LoginStatus;
 use crate::report::ClientPresence;
 use crate::report::{
-    DoctorReport, Exposure, HealthProbe, InstallCheck, PolicyCheck, PolicyLevel, Problem,
-    ProviderCheck, RunState, SCHEMA_VERSION, ServiceState, Severity, SystemInfo, TokenCheck,
-    TransportCheck, UrlCheck,
+    DatabaseCheck, DatabaseState, DoctorReport, Exposure, HealthProbe, InstallCheck, PolicyCheck,
+    PolicyLevel, Problem, ProviderCheck, RunState, SCHEMA_VERSION, ServiceState, Severity,
+    SystemInfo, TokenCheck, TransportCheck, UrlCheck,
 };
 use crate::runtime::config::Config;
 use crate::runtime::paths::Paths;
@@ -60,6 +61,7 @@ struct Local {
     health: HealthProbe,
     health_warning: Option<String>,
     token: TokenCheck,
+    database: DatabaseCheck,
     clients: Vec<ClientPresence>,
 }
 
@@ -129,6 +131,7 @@ pub async fn diagnose(paths: &Paths, opts: &Options) -> DoctorReport {
         health: local.health,
         transport,
         token: local.token,
+        database: local.database,
         providers,
         clients: local.clients,
         policy,
@@ -179,6 +182,7 @@ fn local_checks(paths: &Paths, config: &Config, clients: Option<ClientProbe>) ->
         health,
         health_warning,
         token,
+        database: database::check(&paths.db_file()),
         clients: clients
             .map(|probe| probe(paths, config))
             .unwrap_or_default(),
@@ -209,6 +213,11 @@ impl Local {
                 configured: false,
                 file: paths.token_file(),
                 problem: Some("not checked".into()),
+            },
+            database: DatabaseCheck {
+                file: paths.db_file(),
+                state: DatabaseState::Unreadable,
+                detail: Some("not checked".into()),
             },
             clients: Vec::new(),
         }
@@ -374,6 +383,41 @@ fn judge(
                 act("run `llm-cli-gateway start`".into());
             }
         }
+    }
+    let db = &local.database;
+    match db.state {
+        DatabaseState::Ok => {}
+        DatabaseState::Corrupt => {
+            problems.push(problem(
+                Severity::Blocking,
+                "database",
+                format!(
+                    "the jobs database {} is corrupt: {}",
+                    db.file.display(),
+                    db.detail.clone().unwrap_or_default()
+                ),
+            ));
+            act("run `llm-cli-gateway repair` to move the corrupt jobs database aside; the gateway then creates a new one".into());
+        }
+        // Before the first start there is nothing yet; once installed, a missing file
+        // means it was deleted, and a running gateway now writes into nothing.
+        DatabaseState::Missing if install.installed => {
+            problems.push(problem(
+                Severity::Warning,
+                "database",
+                format!(
+                    "the jobs database {} is missing: job results and sessions are gone, and a running gateway records nothing until it restarts",
+                    db.file.display()
+                ),
+            ));
+            act("run `llm-cli-gateway repair` to restart the gateway, which creates a new jobs database".into());
+        }
+        DatabaseState::Missing => {}
+        DatabaseState::Unreadable => problems.push(problem(
+            Severity::Warning,
+            "database",
+            db.detail.clone().unwrap_or_default(),
+        )),
     }
     if let Some(w) = &local.health_warning {
         problems.push(problem(Severity::Warning, "service", w.clone()));

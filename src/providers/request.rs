@@ -3,7 +3,7 @@
 //! Names follow the original TypeScript gateway so existing clients and prompts keep
 //! working: `prompt`, `model`, `outputFormat`, `sessionId`, `resumeLatest`,
 //! `createNewSession`, `allowedTools`, `disallowedTools`, `permissionMode`, `cwd`,
-//! `idleTimeoutMs`, `forceRefresh`, `correlationId`.
+//! `idleTimeoutMs`, `maxRuntimeMs`, `forceRefresh`, `correlationId`.
 
 use std::path::PathBuf;
 
@@ -58,6 +58,11 @@ pub struct Common {
     /// Kill the CLI when it prints nothing for this long (milliseconds).
     #[serde(default)]
     pub idle_timeout_ms: Option<u64>,
+    /// End the run after this long in total, output or not (milliseconds); the job ends
+    /// `timed_out` with its output so far. Can only lower the gateway's `[jobs]
+    /// max_runtime_secs` (default 30 min), never raise it.
+    #[serde(default)]
+    pub max_runtime_ms: Option<u64>,
     /// Run again even if an identical request ran within the dedup window.
     #[serde(default)]
     pub force_refresh: bool,
@@ -149,6 +154,13 @@ impl Common {
         {
             return Err(RequestError::new(format!(
                 "idleTimeoutMs must be at least {MIN_IDLE_TIMEOUT_MS}"
+            )));
+        }
+        if let Some(ms) = self.max_runtime_ms
+            && ms < MIN_IDLE_TIMEOUT_MS
+        {
+            return Err(RequestError::new(format!(
+                "maxRuntimeMs must be at least {MIN_IDLE_TIMEOUT_MS}"
             )));
         }
         if let Some(id) = &self.correlation_id

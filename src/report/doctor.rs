@@ -26,6 +26,8 @@ pub struct DoctorReport {
     pub transport: TransportCheck,
     /// The auth token (never its value).
     pub token: TokenCheck,
+    /// The jobs database (`gateway.db`).
+    pub database: DatabaseCheck,
     /// Each provider CLI as the gateway service will see it.
     pub providers: Vec<ProviderCheck>,
     /// Each MCP client's config file and whether it points at this gateway.
@@ -154,6 +156,33 @@ pub struct PolicyCheck {
     pub problem: Option<String>,
 }
 
+/// The jobs database's state.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct DatabaseCheck {
+    /// The database file.
+    pub file: PathBuf,
+    /// What doctor found.
+    pub state: DatabaseState,
+    /// Why it is not `ok`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// What a jobs database check found.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatabaseState {
+    /// A SQLite database that passes `PRAGMA quick_check`.
+    Ok,
+    /// No file: the gateway creates it when it starts; a running gateway whose file was
+    /// deleted writes into nothing until it restarts.
+    Missing,
+    /// Not a SQLite database, or `PRAGMA quick_check` found damage.
+    Corrupt,
+    /// Could not be checked (permissions, locked); not judged corrupt.
+    Unreadable,
+}
+
 /// One provider CLI.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ProviderCheck {
@@ -194,7 +223,7 @@ pub struct Problem {
     /// `blocking` stops the gateway from being used; `warning` does not.
     pub severity: Severity,
     /// Which check: `config`, `install`, `service`, `transport`, `token`, `policy`,
-    /// `providers`, `provider:<id>`, `client:<id>`.
+    /// `database`, `providers`, `provider:<id>`, `client:<id>`.
     pub check: String,
     /// What is wrong.
     pub message: String,

@@ -67,6 +67,17 @@ pub struct JobsConfig {
     pub idle_timeout_secs: Option<u64>,
     /// Bytes of output kept per stream (default 8 MiB).
     pub max_output_bytes: Option<u64>,
+    /// Most bytes one tool reply may hold, text and structured content together (default
+    /// 786432, 768 KiB: MCP clients refuse messages over 1 MiB). Longer output is cut
+    /// with a marker; `llm_job_result` pages through the rest.
+    pub max_reply_bytes: Option<u64>,
+    /// Gateway sessions one provider may have (default 100); `session_create` refuses more.
+    pub max_sessions_per_provider: Option<u64>,
+    /// CLI processes running at once (default 16); further jobs wait `queued`, in order.
+    pub max_concurrent_processes: Option<u64>,
+    /// Total seconds a run may take, however much it prints (default 1800); a request's
+    /// `maxRuntimeMs` may lower it, never raise it.
+    pub max_runtime_secs: Option<u64>,
 }
 
 impl JobsConfig {
@@ -347,6 +358,19 @@ mod tests {
         assert!(!Config::names_service_backend(&fresh));
         Config::default().save(&fresh).unwrap();
         assert!(Config::names_service_backend(&fresh));
+    }
+
+    #[test]
+    fn jobs_limits_are_read() {
+        let c: Config = toml::from_str(
+            "[jobs]\nmax_reply_bytes = 65536\nmax_sessions_per_provider = 2\nmax_concurrent_processes = 1\nmax_runtime_secs = 5\n",
+        )
+        .unwrap();
+        assert_eq!(c.jobs.max_reply_bytes, Some(65536));
+        assert_eq!(c.jobs.max_sessions_per_provider, Some(2));
+        assert_eq!(c.jobs.max_concurrent_processes, Some(1));
+        assert_eq!(c.jobs.max_runtime_secs, Some(5));
+        assert!(toml::from_str::<Config>("[jobs]\nmax_runtime = 5\n").is_err());
     }
 
     #[test]

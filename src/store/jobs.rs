@@ -11,37 +11,66 @@ use super::{Store, new_id, now_ms, write_tx};
 pub const ORPHAN_REASON: &str =
     "gateway restarted while the job was running; output up to that point is kept";
 
+/// What an orphaned job's `reason` says when it never started: it waited for a free
+/// process slot when its gateway died.
+pub const ORPHAN_QUEUED_REASON: &str =
+    "gateway restarted while the job was queued; it never started";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum JobStatus {
+    /// Waiting for a free process slot (`[jobs] max_concurrent_processes`).
+    Queued,
     Running,
     Completed,
     Failed,
     Canceled,
     Orphaned,
+    /// Ended by the total deadline (`[jobs] max_runtime_secs` or `maxRuntimeMs`).
+    TimedOut,
 }
 
 impl JobStatus {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Queued => "queued",
             Self::Running => "running",
             Self::Completed => "completed",
             Self::Failed => "failed",
             Self::Canceled => "canceled",
             Self::Orphaned => "orphaned",
+            Self::TimedOut => "timed_out",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
+            "queued" => Self::Queued,
             "running" => Self::Running,
             "completed" => Self::Completed,
             "failed" => Self::Failed,
             "canceled" => Self::Canceled,
             "orphaned" => Self::Orphaned,
+            "timed_out" => Self::TimedOut,
             _ => return None,
         })
     }
+
+    /// Queued or running: the job has not ended.
+    pub fn is_live(self) -> bool {
+        matches!(self, Self::Queued | Self::Running)
+    }
+}
+
+/// A CLI process group a job recorded: enough to find it again after the gateway that
+/// started it died, and to tell it from a stranger that reuses its pid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobProcess {
+    pub job_id: String,
+    pub pid: u32,
+    pub pgid: u32,
+    /// The group leader's start time as `runtime::service::pidfile::start_time` gives it.
+    pub start: String,
 }
 
 pub struct NewJob<'a> {
@@ -57,6 +86,8 @@ pub struct NewJob<'a> {
     pub pid: Option<u32>,
     /// The gateway process running the job (see [`Store::orphan_running`]).
     pub owner: &'a str,
+    /// Starts `queued` (waiting for a process slot) rather than `running`.
+    pub queued: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -139,7 +170,7 @@ impl Store {
     pub fn insert_job(&self, job: &NewJob) -> Result<()> {
         self.conn().execute(
             "INSERT INTO jobs (id, provider, status, argv, cwd, request_key, correlation_id, model, output_format, started_at_ms, pid, owner)
-             VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             VALUES (?1, ?2, ?12, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 job.id,
                 job.provider,
@@ -151,7 +182,8 @@ impl Store {
                 job.output_format,
                 job.started_at_ms,
                 job.pid,
-                job.owner
+                job.owner,
+                if job.queued { "queued" } else { "running" }
             ],
         )?;
         Ok(())
@@ -161,6 +193,62 @@ impl Store {
         self.conn()
             .execute("UPDATE jobs SET pid = ?2 WHERE id = ?1", params![id, pid])?;
         Ok(())
+    }
+
+    /// A queued job got its process slot. False when it is no longer queued (canceled).
+    pub fn mark_job_running(&self, id: &str) -> Result<bool> {
+        Ok(self.conn().execute(
+            "UPDATE jobs SET status = 'running' WHERE id = ?1 AND status = 'queued'",
+            [id],
+        )? == 1)
+    }
+
+    /// The CLI's process: pid, process group and the leader's start time (`None` where
+    /// the platform cannot tell; such a group is never signalled after a crash).
+    pub fn set_job_process(
+        &self,
+        id: &str,
+        pid: u32,
+        pgid: u32,
+        start: Option<&str>,
+    ) -> Result<()> {
+        self.conn().execute(
+            "UPDATE jobs SET pid = ?2, pgid = ?3, process_start = ?4 WHERE id = ?1",
+            params![id, pid, pgid, start],
+        )?;
+        Ok(())
+    }
+
+    /// Process groups of running jobs whose gateway is gone (`owner_alive` says which
+    /// are not): what a gateway started after a crash must end before it orphans them.
+    pub fn leftover_processes(
+        &self,
+        owner_alive: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<JobProcess>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, pid, pgid, process_start, owner FROM jobs
+             WHERE status = 'running' AND pgid IS NOT NULL AND process_start IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                JobProcess {
+                    job_id: r.get(0)?,
+                    pid: r.get(1)?,
+                    pgid: r.get(2)?,
+                    start: r.get(3)?,
+                },
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (process, owner) = row?;
+            if !owner.as_deref().is_some_and(owner_alive) {
+                out.push(process);
+            }
+        }
+        Ok(out)
     }
 
     pub fn update_job_output(&self, id: &str, out: &Output) -> Result<()> {
@@ -195,7 +283,7 @@ impl Store {
             "UPDATE jobs SET status = ?2, exit_code = ?3, reason = ?4, stdout = ?5, stderr = ?6,
                  stdout_truncated = ?7, stderr_truncated = ?8, stdout_bytes = ?9, stderr_bytes = ?10,
                  finished_at_ms = ?11
-             WHERE id = ?1 AND status = 'running'",
+             WHERE id = ?1 AND status IN ('running', 'queued')",
             params![
                 id,
                 status.as_str(),
@@ -236,14 +324,14 @@ impl Store {
             .optional()?)
     }
 
-    /// Newest running or completed job with this key started at or after `since_ms`.
+    /// Newest queued, running or completed job with this key started at or after `since_ms`.
     pub fn find_dedup(&self, request_key: &str, since_ms: i64) -> Result<Option<JobRow>> {
         Ok(self
             .conn()
             .query_row(
                 &format!(
                     "SELECT {META} FROM jobs WHERE request_key = ?1 AND started_at_ms >= ?2
-                     AND status IN ('running', 'completed') ORDER BY started_at_ms DESC LIMIT 1"
+                     AND status IN ('queued', 'running', 'completed') ORDER BY started_at_ms DESC LIMIT 1"
                 ),
                 params![request_key, since_ms],
                 |r| row_to_job(r, false),
@@ -257,8 +345,8 @@ impl Store {
         let mut conn = self.conn();
         let tx = write_tx(&mut conn)?;
         let owners: Vec<Option<String>> = {
-            let mut stmt =
-                tx.prepare("SELECT DISTINCT owner FROM jobs WHERE status = 'running'")?;
+            let mut stmt = tx
+                .prepare("SELECT DISTINCT owner FROM jobs WHERE status IN ('running', 'queued')")?;
             stmt.query_map([], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?
         };
@@ -272,6 +360,11 @@ impl Store {
                  WHERE status = 'running' AND owner IS ?2",
                 params![now_ms, owner, ORPHAN_REASON],
             )? as u64;
+            n += tx.execute(
+                "UPDATE jobs SET status = 'orphaned', finished_at_ms = ?1, reason = ?3
+                 WHERE status = 'queued' AND owner IS ?2",
+                params![now_ms, owner, ORPHAN_QUEUED_REASON],
+            )? as u64;
         }
         tx.commit()?;
         Ok(n)
@@ -281,7 +374,7 @@ impl Store {
     /// is the only record of it.
     pub fn prune_jobs(&self, before_ms: i64) -> Result<u64> {
         Ok(self.conn().execute(
-            "DELETE FROM jobs WHERE status != 'running' AND finished_at_ms < ?1",
+            "DELETE FROM jobs WHERE status NOT IN ('running', 'queued') AND finished_at_ms < ?1",
             [before_ms],
         )? as u64)
     }
@@ -366,6 +459,7 @@ mod tests {
                 started_at_ms: at,
                 pid: Some(42),
                 owner: "me",
+                queued: false,
             })
             .unwrap();
     }
@@ -572,5 +666,96 @@ mod tests {
         assert_eq!(newest.len(), 20);
         assert_eq!(newest[0].id, ids[0], "the bulk insert's newest comes first");
         assert_eq!(s.get_job(&ids[0]).unwrap().unwrap().stdout, "ok");
+    }
+
+    #[test]
+    fn queued_jobs_start_end_dedup_and_orphan() {
+        let s = Store::open_in_memory().unwrap();
+        let job = |id: &'static str, key: &'static str, queued: bool| NewJob {
+            id,
+            provider: "claude",
+            argv: &[],
+            cwd: "/tmp",
+            request_key: key,
+            correlation_id: "c",
+            model: None,
+            output_format: "json",
+            started_at_ms: 10,
+            pid: None,
+            owner: "dead",
+            queued,
+        };
+        s.insert_job(&job("q", "k", true)).unwrap();
+        assert_eq!(s.get_job("q").unwrap().unwrap().status, JobStatus::Queued);
+        assert_eq!(s.find_dedup("k", 0).unwrap().unwrap().id, "q");
+        assert!(s.mark_job_running("q").unwrap());
+        assert!(!s.mark_job_running("q").unwrap(), "only once");
+        s.insert_job(&job("c", "k2", true)).unwrap();
+        assert!(
+            s.finish_job("c", JobStatus::Canceled, None, Some("x"), &out(""), 20)
+                .unwrap(),
+            "a queued job can be canceled"
+        );
+        assert!(!s.mark_job_running("c").unwrap());
+        s.insert_job(&job("o", "k3", true)).unwrap();
+        assert_eq!(s.prune_jobs(i64::MAX).unwrap(), 1, "only the canceled one");
+        assert_eq!(s.orphan_running(30, &|_| false).unwrap(), 2);
+        let o = s.get_job("o").unwrap().unwrap();
+        assert_eq!(
+            (o.status, o.reason.as_deref()),
+            (JobStatus::Orphaned, Some(ORPHAN_QUEUED_REASON))
+        );
+        assert_eq!(
+            s.get_job("q").unwrap().unwrap().reason.as_deref(),
+            Some(ORPHAN_REASON)
+        );
+    }
+
+    #[test]
+    fn timed_out_round_trips_and_is_not_reused() {
+        let s = Store::open_in_memory().unwrap();
+        new(&s, "t", "k", 1);
+        s.finish_job(
+            "t",
+            JobStatus::TimedOut,
+            None,
+            Some("deadline"),
+            &out("tail"),
+            2,
+        )
+        .unwrap();
+        let row = s.get_job("t").unwrap().unwrap();
+        assert_eq!(
+            (row.status, row.stdout.as_str()),
+            (JobStatus::TimedOut, "tail")
+        );
+        assert_eq!(serde_json::to_value(row.status).unwrap(), "timed_out");
+        assert!(s.find_dedup("k", 0).unwrap().is_none());
+    }
+
+    #[test]
+    fn leftover_processes_are_those_of_dead_gateways() {
+        let s = Store::open_in_memory().unwrap();
+        new(&s, "mine", "k", 1);
+        new(&s, "theirs", "k", 1);
+        new(&s, "nopgid", "k", 1);
+        s.set_job_process("mine", 100, 100, Some("555")).unwrap();
+        s.set_job_process("theirs", 200, 200, Some("666")).unwrap();
+        s.conn()
+            .execute("UPDATE jobs SET owner = 'live' WHERE id = 'theirs'", [])
+            .unwrap();
+        let left = s.leftover_processes(&|o| o == "live").unwrap();
+        assert_eq!(
+            left,
+            vec![JobProcess {
+                job_id: "mine".into(),
+                pid: 100,
+                pgid: 100,
+                start: "555".into()
+            }]
+        );
+        s.finish_job("mine", JobStatus::Completed, Some(0), None, &out(""), 2)
+            .unwrap();
+        assert!(s.leftover_processes(&|o| o == "live").unwrap().is_empty());
     }
 }

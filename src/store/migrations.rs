@@ -112,6 +112,15 @@ CREATE INDEX IF NOT EXISTS decisions_by_provider_at ON decisions (provider, at_m
 CREATE INDEX IF NOT EXISTS decisions_by_decision_at ON decisions (decision, at_ms);
 ";
 
+/// v6: the CLI's process group and its leader's start time, so a gateway started after
+/// a crash (`kill -9`) can end the runs its predecessor left behind without ever
+/// signalling a process that merely reuses the pid. `queued` and `timed_out` join the
+/// job statuses; the column was never constrained, so only the comment changes.
+const V6_COLUMNS: &[(&str, &str, &str)] = &[
+    ("jobs", "pgid", "INTEGER"),
+    ("jobs", "process_start", "TEXT"),
+];
+
 type Step = fn(&Connection) -> Result<()>;
 
 /// In order; step N takes a version N-1 file to version N.
@@ -124,6 +133,7 @@ const STEPS: &[(i64, Step)] = &[
     (3, |c| add_columns(c, V3_COLUMNS)),
     (4, |c| Ok(c.execute_batch(V4)?)),
     (5, |c| Ok(c.execute_batch(V5)?)),
+    (6, |c| add_columns(c, V6_COLUMNS)),
 ];
 
 pub const LATEST: i64 = STEPS[STEPS.len() - 1].0;
@@ -243,6 +253,9 @@ mod tests {
             assert!(has_column(&c, "flights", col).unwrap(), "{col}");
         }
         assert!(has_column(&c, "jobs", "owner").unwrap());
+        for col in ["pgid", "process_start"] {
+            assert!(has_column(&c, "jobs", col).unwrap(), "{col}");
+        }
         for idx in [
             "jobs_by_key",
             "jobs_by_status_start",
@@ -280,7 +293,7 @@ mod tests {
         let path = dir.path().join("v4.db");
         v4_file(&path);
         let s = Store::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 5);
+        assert_eq!(s.schema_version().unwrap(), LATEST);
         let job = s.get_job("job-v4").unwrap().unwrap();
         assert_eq!(
             (job.status, job.stdout.as_str()),

@@ -43,9 +43,42 @@ impl Store {
         cli_session_id: Option<&str>,
         set_active: bool,
     ) -> Result<SessionRow> {
+        match self.create_session_within(
+            provider,
+            id,
+            description,
+            cli_session_id,
+            set_active,
+            usize::MAX,
+        )? {
+            Ok(row) => Ok(row),
+            Err(n) => anyhow::bail!("{provider} has {n} sessions"),
+        }
+    }
+
+    /// Creates a session unless `provider` already has `cap` of them: `Ok(Err(count))`
+    /// then, and nothing is written. Counted and inserted in one write transaction, so
+    /// concurrent creates cannot overshoot the cap.
+    pub fn create_session_within(
+        &self,
+        provider: &str,
+        id: &str,
+        description: Option<&str>,
+        cli_session_id: Option<&str>,
+        set_active: bool,
+        cap: usize,
+    ) -> Result<std::result::Result<SessionRow, u64>> {
         let now = now_ms();
         let mut conn = self.conn();
         let tx = write_tx(&mut conn)?;
+        let count: i64 = tx.query_row(
+            "SELECT count(*) FROM sessions WHERE provider = ?1",
+            [provider],
+            |r| r.get(0),
+        )?;
+        if usize::try_from(count).unwrap_or(usize::MAX) >= cap {
+            return Ok(Err(count as u64));
+        }
         if set_active {
             tx.execute(
                 "UPDATE sessions SET active = 0 WHERE provider = ?1",
@@ -58,7 +91,7 @@ impl Store {
             params![id, provider, description, cli_session_id, now, set_active],
         )?;
         tx.commit()?;
-        Ok(SessionRow {
+        Ok(Ok(SessionRow {
             id: id.into(),
             provider: provider.into(),
             description: description.map(Into::into),
@@ -66,7 +99,7 @@ impl Store {
             created_at_ms: now,
             last_used_at_ms: now,
             active: set_active,
-        })
+        }))
     }
 
     pub fn list_sessions(&self, provider: Option<&str>) -> Result<Vec<SessionRow>> {
@@ -173,6 +206,34 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_session_cap_is_per_provider_and_counts_under_the_lock() {
+        let s = Store::open_in_memory().unwrap();
+        for i in 0..3 {
+            let r = s
+                .create_session_within("claude", &format!("gw-{i}"), None, None, true, 3)
+                .unwrap();
+            assert!(r.is_ok());
+        }
+        let over = s
+            .create_session_within("claude", "gw-x", None, None, true, 3)
+            .unwrap();
+        assert_eq!(over.unwrap_err(), 3);
+        assert!(s.get_session("gw-x").unwrap().is_none(), "nothing written");
+        assert!(
+            s.create_session_within("codex", "gw-c", None, None, true, 3)
+                .unwrap()
+                .is_ok(),
+            "another provider's count"
+        );
+        s.delete_session("gw-0").unwrap();
+        assert!(
+            s.create_session_within("claude", "gw-y", None, None, true, 3)
+                .unwrap()
+                .is_ok()
+        );
+    }
 
     #[test]
     fn one_active_per_provider() {

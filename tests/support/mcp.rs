@@ -295,12 +295,13 @@ impl McpClient {
         r["text"].as_str().unwrap().to_string()
     }
 
-    /// Polls llm_job_status until the job leaves `running`; returns the final status.
+    /// Polls llm_job_status until the job leaves `queued` and `running`; returns the
+    /// final status.
     pub fn wait_job(&mut self, job_id: &str, within: Duration) -> Value {
         let deadline = std::time::Instant::now() + within;
         loop {
             let s = self.ok("llm_job_status", json!({"jobId": job_id}));
-            if s["status"] != "running" {
+            if s["status"] != "running" && s["status"] != "queued" {
                 return s;
             }
             assert!(

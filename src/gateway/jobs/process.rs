@@ -77,6 +77,46 @@ pub(super) async fn kill_group(
     }
 }
 
+/// The process group `pid` leads: its own, since every CLI starts in a new group.
+pub(super) fn group_of(pid: u32) -> u32 {
+    #[cfg(unix)]
+    {
+        if let Ok(p) = libc::pid_t::try_from(pid) {
+            // SAFETY: getpgid only reads the process table.
+            let g = unsafe { libc::getpgid(p) };
+            if g > 1 {
+                return g as u32;
+            }
+        }
+    }
+    pid
+}
+
+/// After a crash: ends the process groups (`pgid`, leader start time) that a dead
+/// gateway's jobs left running, but only those whose leader is still the very process
+/// the job recorded (same start time): a reused pid is a stranger's and is never
+/// signalled. SIGTERM to every such group, up to two seconds for the leaders to go, then
+/// SIGKILL for whatever is left of them. Returns the groups it signalled.
+pub(super) fn end_leftovers(groups: &[(u32, String)]) -> Vec<u32> {
+    use crate::runtime::service::pidfile::start_time;
+    let ours =
+        |pgid: u32, start: &str| !start.is_empty() && start_time(pgid).as_deref() == Some(start);
+    let verified: Vec<&(u32, String)> = groups.iter().filter(|(g, s)| ours(*g, s)).collect();
+    for (pgid, _) in &verified {
+        signal_group(*pgid, Signal::Term);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while std::time::Instant::now() < deadline && verified.iter().any(|(g, s)| ours(*g, s)) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A leader that is gone leaves its group's id in use while members live, so the rest
+    // of the group is still the job's.
+    for (pgid, _) in &verified {
+        signal_group(*pgid, Signal::Kill);
+    }
+    verified.iter().map(|(g, _)| *g).collect()
+}
+
 enum Signal {
     Term,
     Kill,
@@ -128,6 +168,32 @@ mod tests {
         ] {
             assert!(!is_gateway_variable(OsStr::new(k)), "{k}");
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn leftover_groups_are_ended_only_with_the_recorded_start_time() {
+        use std::os::unix::process::CommandExt;
+        let spawn = || {
+            std::process::Command::new("sleep")
+                .arg("30")
+                .process_group(0)
+                .spawn()
+                .unwrap()
+        };
+        let mut a = spawn();
+        let pid = a.id();
+        assert_eq!(group_of(pid), pid);
+        let start = crate::runtime::service::pidfile::start_time(pid).unwrap();
+        let wrong = format!("{}", start.parse::<u64>().unwrap() + 1);
+        assert!(
+            end_leftovers(&[(pid, wrong), (pid, String::new())]).is_empty(),
+            "another start time (a stranger) or none recorded"
+        );
+        assert!(a.try_wait().unwrap().is_none(), "still running");
+        assert_eq!(end_leftovers(&[(pid, start)]), vec![pid]);
+        let status = a.wait().unwrap();
+        assert!(!status.success());
     }
 
     #[test]

@@ -19,7 +19,21 @@ pub struct JobSettings {
     pub sync_wait: Duration,
     /// Between SIGTERM and SIGKILL when stopping a process group.
     pub kill_grace: Duration,
+    /// Total time a run may take, output or not; a request may only lower it.
+    pub max_runtime: Duration,
+    /// Most bytes of one tool reply (text and structured content together).
+    pub max_reply_bytes: usize,
+    /// Gateway sessions per provider.
+    pub max_sessions_per_provider: usize,
+    /// CLI processes running at once; later jobs queue in order.
+    pub max_concurrent_processes: usize,
 }
+
+/// The smallest reply budget accepted: a job's status, reason and markers must fit.
+pub const MIN_REPLY_BYTES: usize = 16 << 10;
+/// The default reply budget: under the 1 MiB MCP clients accept (the official Python
+/// SDK refuses bigger messages), with room for the JSON-RPC envelope and SSE framing.
+pub const DEFAULT_MAX_REPLY_BYTES: usize = 768 << 10;
 
 impl Default for JobSettings {
     fn default() -> Self {
@@ -31,6 +45,10 @@ impl Default for JobSettings {
             flush_interval: Duration::from_secs(1),
             sync_wait: Duration::from_secs(40),
             kill_grace: Duration::from_secs(3),
+            max_runtime: Duration::from_secs(1800),
+            max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,
+            max_sessions_per_provider: 100,
+            max_concurrent_processes: 16,
         }
     }
 }

@@ -20,6 +20,10 @@ pub struct JobSpec {
     pub model: Option<String>,
     pub correlation_id: String,
     pub idle_timeout: Duration,
+    /// Total time the run may take, output or not.
+    pub max_runtime: Duration,
+    /// What set `max_runtime`, for the reason a timed-out job gives.
+    pub max_runtime_source: &'static str,
     pub force_refresh: bool,
     /// The gateway session this run continues; its CLI session id is learned at the end.
     pub gateway_session: Option<String>,

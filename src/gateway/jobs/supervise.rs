@@ -37,6 +37,7 @@ impl JobManager {
                 break Ending::Exited;
             }
             let idle_at = last_output + spec.idle_timeout;
+            let deadline_at = started + spec.max_runtime;
             // After the CLI exits, give its pipes a moment to drain: a background
             // grandchild holding them open must not keep the job running.
             let drain_at = exited_at.map(|t| t + Duration::from_secs(1));
@@ -56,6 +57,7 @@ impl JobManager {
                 }
                 _ = tokio::time::sleep_until(drain_at.unwrap_or(idle_at).into()), if drain_at.is_some() => break Ending::Exited,
                 _ = tokio::time::sleep_until(idle_at.into()), if exit.is_none() => break Ending::Idle,
+                _ = tokio::time::sleep_until(deadline_at.into()), if exit.is_none() => break Ending::Deadline,
                 _ = cancel.cancelled(), if exit.is_none() => break Ending::Canceled,
                 _ = tokio::time::sleep_until((last_flush + self.settings.flush_interval).into()), if dirty => {
                     let snapshot = out.output(&err);
@@ -80,10 +82,25 @@ impl JobManager {
             .provider
             .parse(&spec.output_format, &stdout_text, &stderr_text, code);
         let (status, reason) = match ending {
+            Ending::Canceled if self.shutting_down() => (
+                JobStatus::Canceled,
+                Some(super::SHUTDOWN_RUNNING_REASON.to_string()),
+            ),
             Ending::Canceled => (
                 JobStatus::Canceled,
                 Some("canceled by llm_job_cancel".to_string()),
             ),
+            Ending::Deadline => {
+                let mut why = format!(
+                    "deadline: the run reached its maximum runtime of {} s ({}), process group killed; the output up to then is kept",
+                    spec.max_runtime.as_secs_f64(),
+                    spec.max_runtime_source
+                );
+                if let Some(last) = &parsed.error {
+                    why.push_str(&format!("; last message from the CLI: {last}"));
+                }
+                (JobStatus::TimedOut, Some(why))
+            }
             Ending::Idle => {
                 let mut why = format!(
                     "idle timeout: no output for {} s, process group killed",
@@ -110,13 +127,44 @@ impl JobManager {
             stdout_bytes: out.total,
             stderr_bytes: err.total,
         };
-        match self
-            .store
-            .finish_job(&id, status, code, reason.as_deref(), &output, now_ms())
-        {
-            Ok(true) => {}
-            Ok(false) => tracing::info!("job {id} was already finished (gateway shutting down)"),
-            Err(e) => tracing::error!("job {id}: could not save the result: {e:#}"),
+        let finished_at = now_ms();
+        let mut attempt = 0;
+        loop {
+            let written = if crate::platform::failpoint::active(FINISH_FAILPOINT) {
+                Err(anyhow::anyhow!("failpoint {FINISH_FAILPOINT}"))
+            } else {
+                self.store
+                    .finish_job(&id, status, code, reason.as_deref(), &output, finished_at)
+            };
+            match written {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::info!("job {id} was already finished (gateway shutting down)")
+                }
+                Err(e) if attempt < FINISH_RETRIES.len() => {
+                    tracing::warn!(
+                        "job {id}: could not save the result (attempt {}): {e:#}; retrying",
+                        attempt + 1
+                    );
+                    tokio::time::sleep(FINISH_RETRIES[attempt]).await;
+                    attempt += 1;
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(
+                        "job {id}: could not save the result after {} attempts: {e:#}",
+                        attempt + 1
+                    );
+                    self.mark_unsaved(
+                        &id,
+                        format!(
+                            "the run ended ({}) but its result could not be saved to the job store ({e:#}); the output saved before the end is kept",
+                            status.as_str()
+                        ),
+                    );
+                }
+            }
+            break;
         }
         if let Some(session) = &spec.gateway_session
             && let Err(e) = self
@@ -125,7 +173,7 @@ impl JobManager {
         {
             tracing::warn!("session {session}: {e:#}");
         }
-        if let Ok(Some(row)) = self.store.get_job_summary(&id) {
+        if let Ok(Some(row)) = self.get_job(&id, false) {
             self.record_flight(&row, &spec, &parsed, false);
         }
         tracing::info!(
@@ -137,9 +185,20 @@ impl JobManager {
     }
 }
 
+/// Set `LLM_CLI_GATEWAY_FAILPOINT` to this and every final write of a job fails.
+pub(super) const FINISH_FAILPOINT: &str = "store-finish-fails";
+/// Waits between attempts at a job's final write: a busy or briefly full disk gets a
+/// few chances before the job is marked failed in memory.
+const FINISH_RETRIES: [Duration; 3] = [
+    Duration::from_millis(50),
+    Duration::from_millis(250),
+    Duration::from_millis(1000),
+];
+
 enum Ending {
     Exited,
     Idle,
+    Deadline,
     Canceled,
 }
 

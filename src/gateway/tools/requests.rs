@@ -27,12 +27,12 @@ pub fn routes() -> ToolRouter<Gateway> {
             let (name, how) = if wait {
                 (
                     format!("{}_request", provider.id()),
-                    "Waits for the answer; if the CLI is still working when the gateway's sync wait (default 40 s) runs out, returns a jobId to poll instead of timing out.",
+                    "Waits for the answer; if the CLI is still working (or still queued behind the cap on concurrent CLI processes) when the gateway's sync wait (default 40 s) runs out, returns a jobId to poll instead of timing out. A long answer is cut to fit the reply (max_reply_bytes) with a `[truncated: …]` marker; llm_job_result pages through the rest with offset/limit.",
                 )
             } else {
                 (
                     format!("{}_request_async", provider.id()),
-                    "Starts the run and returns a jobId at once; poll llm_job_status, then llm_job_result.",
+                    "Starts the run (or queues it behind the cap on concurrent CLI processes) and returns a jobId at once; poll llm_job_status, then llm_job_result.",
                 )
             };
             let description = format!(
@@ -210,6 +210,13 @@ impl Gateway {
             .idle_timeout_ms
             .map(Duration::from_millis)
             .unwrap_or(self.jobs.settings().idle_timeout);
+        let limit = self.jobs.settings().max_runtime;
+        let (max_runtime, max_runtime_source) = match common.max_runtime_ms {
+            Some(ms) if Duration::from_millis(ms) < limit => {
+                (Duration::from_millis(ms), "the request's maxRuntimeMs")
+            }
+            _ => (limit, "[jobs] max_runtime_secs"),
+        };
         for w in &invocation.warnings {
             tracing::info!("{}: {w}", provider.id());
         }
@@ -232,6 +239,8 @@ impl Gateway {
                 .clone()
                 .unwrap_or_else(|| new_id("corr-")),
             idle_timeout,
+            max_runtime,
+            max_runtime_source,
             force_refresh: common.force_refresh,
             gateway_session,
             warnings,
@@ -308,33 +317,47 @@ impl Gateway {
         if wait {
             self.jobs.wait(&id, self.jobs.settings().sync_wait).await;
         }
-        let row = match self.store().get_job(&id) {
+        let row = match self.jobs.get_job(&id, true) {
             Ok(Some(row)) => row,
             Ok(None) => return view::refused(format!("job {id} disappeared from the store")),
             Err(e) => return view::refused(format!("job store: {e:#}")),
         };
-        let running = self.jobs.is_running(&id);
-        let mut v = if wait || !running {
-            view::result(&row, running, super::jobs::DEFAULT_MAX_CHARS)
+        let live = self.live(&id);
+        let extra = [
+            ("deduped", json!(started.deduped)),
+            ("warnings", json!(warnings)),
+        ];
+        let (v, text) = if wait || !live.here {
+            view::result(
+                &row,
+                live,
+                self.jobs.settings().max_reply_bytes,
+                None,
+                &extra,
+            )
         } else {
-            view::summary(&row, running)
-        };
-        v["deduped"] = json!(started.deduped);
-        v["warnings"] = json!(warnings);
-        let text = if wait {
-            view::headline(&v)
-        } else {
-            format!(
-                "Started {} job {id}{}; poll llm_job_status, then llm_job_result.",
+            let mut v = view::summary(&row, live);
+            for (k, val) in extra {
+                v[k] = val;
+            }
+            let text = format!(
+                "Started {} job {id}{}{}; poll llm_job_status, then llm_job_result.",
                 row.provider,
                 if started.deduped {
                     " (an identical request was already running or done: reusing it)"
                 } else {
                     ""
+                },
+                match live.queue_position {
+                    Some(n) => format!(
+                        " (queued at position {n}: the cap on concurrent CLI processes is reached)"
+                    ),
+                    None => String::new(),
                 }
-            )
+            );
+            (v, text)
         };
-        let failed = wait && !matches!(v["status"].as_str(), Some("completed" | "running"));
+        let failed = wait && !(v["status"] == "completed" || view::is_live_status(&v));
         view::reply(v, text, failed)
     }
 }

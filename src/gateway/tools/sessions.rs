@@ -83,7 +83,7 @@ fn store_err(e: anyhow::Error) -> CallToolResult {
 #[tool_router(router = session_tools, vis = "pub(crate)")]
 impl Gateway {
     #[tool(
-        description = "Create a gateway session for a provider (returns a gw-… id to pass as sessionId) and make it active by default."
+        description = "Create a gateway session for a provider (returns a gw-… id to pass as sessionId) and make it active by default. Each provider may have at most [jobs] max_sessions_per_provider sessions (default 100); delete old ones to make room."
     )]
     async fn session_create(
         &self,
@@ -96,18 +96,25 @@ impl Gateway {
             return Ok(view::refused("description is limited to 1000 characters"));
         }
         let id = new_id("gw-");
-        let row = tri!(
+        let cap = self.jobs.settings().max_sessions_per_provider;
+        let created = tri!(
             self.store()
-                .create_session(
+                .create_session_within(
                     provider,
                     &id,
                     p.description.as_deref(),
                     None,
-                    p.set_as_active.unwrap_or(true)
+                    p.set_as_active.unwrap_or(true),
+                    cap
                 )
                 .map_err(store_err)
         );
-        Ok(view::data(json!({ "session": row })))
+        Ok(match created {
+            Ok(row) => view::data(json!({ "session": row })),
+            Err(count) => view::refused(format!(
+                "{provider} already has {count} gateway sessions, the cap ([jobs] max_sessions_per_provider = {cap}); delete some with session_delete or session_clear_all, or raise the cap in config.toml"
+            )),
+        })
     }
 
     #[tool(

@@ -21,11 +21,37 @@ const MAX_TIMEOUT_MS: u64 = 30 * 60_000;
 /// Longest free-text input; matches the request tools' prompt limit with room for the
 /// instructions around it.
 const MAX_INPUT_CHARS: usize = 90_000;
+/// Most distinct providers one call may name (there are five; the cap is for hostile
+/// lists, duplicates are collapsed first).
+pub const MAX_PROVIDERS: usize = 10;
+/// Most distinct jobs `synthesize_validation` weighs.
+pub const MAX_JOB_IDS: usize = 20;
+/// Most answers `compare_answers` compares.
+pub const MAX_ANSWERS: usize = 20;
+
+/// `list` without repeats (first occurrence kept), refused when it still has more than
+/// `cap` entries: the error names the parameter and the cap.
+fn distinct_capped(name: &str, list: &[String], cap: usize) -> Result<Vec<String>, CallToolResult> {
+    let mut out: Vec<String> = Vec::new();
+    for item in list {
+        if !out.contains(item) {
+            out.push(item.clone());
+        }
+    }
+    if out.len() > cap {
+        return Err(view::refused(format!(
+            "{name} lists {} distinct entries; the limit is {cap}",
+            out.len()
+        )));
+    }
+    Ok(out)
+}
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Fanout {
     /// Providers to ask (claude, codex, gemini, grok, mistral); default claude, codex, gemini.
+    /// Repeats are collapsed; at most 10.
     #[serde(default)]
     pub providers: Option<Vec<String>>,
     /// How long to wait for all answers (default 120000 ms). Late providers are reported as
@@ -73,7 +99,7 @@ pub struct SourcedAnswer {
 #[serde(rename_all = "camelCase")]
 pub struct CompareParams {
     pub question: String,
-    /// Two or more answers to compare.
+    /// Two or more answers to compare (at most 20).
     pub answers: Vec<SourcedAnswer>,
     #[serde(flatten)]
     pub fanout: Fanout,
@@ -114,7 +140,8 @@ pub struct AskParams {
 #[serde(rename_all = "camelCase")]
 pub struct SynthesizeParams {
     pub question: String,
-    /// Jobs whose answers the judge should weigh (from an earlier report).
+    /// Jobs whose answers the judge should weigh (from an earlier report). Repeats are
+    /// collapsed; at most 20.
     pub job_ids: Vec<String>,
     /// The judge provider.
     pub judge: String,
@@ -126,9 +153,8 @@ pub struct SynthesizeParams {
 #[serde(rename_all = "camelCase")]
 pub struct JobParams {
     pub job_id: String,
-    /// Cut each text field to this many characters (default 100000).
-    #[serde(default)]
-    pub max_chars: Option<usize>,
+    #[serde(flatten)]
+    pub page: super::jobs::PageParams,
 }
 
 fn check_len(what: &str, s: &str) -> Result<(), CallToolResult> {
@@ -167,10 +193,13 @@ impl Gateway {
         fanout: &Fanout,
         progress: Progress,
     ) -> CallToolResult {
-        let names: Vec<String> = fanout
-            .providers
-            .clone()
-            .unwrap_or_else(|| DEFAULT_PROVIDERS.iter().map(|s| s.to_string()).collect());
+        let names: Vec<String> = match &fanout.providers {
+            Some(list) => match distinct_capped("providers", list, MAX_PROVIDERS) {
+                Ok(l) => l,
+                Err(refusal) => return refusal,
+            },
+            None => DEFAULT_PROVIDERS.iter().map(|s| s.to_string()).collect(),
+        };
         let wait = timeout(fanout.timeout_ms);
         if fanout.judge.is_some() {
             progress.reserve(1);
@@ -186,7 +215,13 @@ impl Gateway {
             ),
             None => None,
         };
-        let (value, text) = validation::report(tool, subject, &results, judge);
+        let (value, text) = validation::report(
+            tool,
+            subject,
+            &results,
+            judge,
+            self.jobs.settings().max_reply_bytes,
+        );
         let all_failed = results.iter().all(|r| r.status != "ok");
         view::reply(value, text, all_failed)
     }
@@ -230,7 +265,7 @@ fn progress(meta: &RequestMetaObject, peer: Peer<RoleServer>) -> Progress {
 #[tool_router(router = validation_tools, vis = "pub(crate)")]
 impl Gateway {
     #[tool(
-        description = "Ask two or more providers (default claude, codex, gemini) to independently validate a question, concurrently. The report keeps every provider's answer and status (ok, failed, timed_out, not_installed, not_logged_in) and their AGREE/DISAGREE verdicts; with `judge`, a named provider synthesizes."
+        description = "Ask two or more providers (default claude, codex, gemini) to independently validate a question, concurrently. The report keeps every provider's answer and status (ok, failed, timed_out, not_installed, not_logged_in) and their AGREE/DISAGREE verdicts; with `judge`, a named provider synthesizes. `providers` repeats are collapsed (at most 10). The report fits one reply (max_reply_bytes): long answers are cut proportionally, each ending with a `[truncated: …]` marker; job_result / llm_job_result with the provider's jobId and offset/limit page through the whole answer."
     )]
     async fn validate_with_models(
         &self,
@@ -291,6 +326,12 @@ impl Gateway {
         tri!(check_len("question", &p.question));
         if p.answers.len() < 2 {
             return Ok(view::refused("give at least two answers to compare"));
+        }
+        if p.answers.len() > MAX_ANSWERS {
+            return Ok(view::refused(format!(
+                "answers lists {} entries; the limit is {MAX_ANSWERS}",
+                p.answers.len()
+            )));
         }
         let answers: Vec<(String, String)> = p
             .answers
@@ -381,7 +422,7 @@ impl Gateway {
     }
 
     #[tool(
-        description = "Run an explicit judge provider over answers already collected (jobIds from a report); the result names the judge and its job."
+        description = "Run an explicit judge provider over answers already collected (jobIds from a report; repeats are collapsed, at most 20); the result names the judge and its job. The report fits one reply (max_reply_bytes): long answers are cut proportionally with `[truncated: …]` markers; page through them with job_result / llm_job_result offset/limit."
     )]
     async fn synthesize_validation(
         &self,
@@ -395,10 +436,11 @@ impl Gateway {
                 "give the jobIds of the answers to synthesize",
             ));
         }
+        let job_ids = tri!(distinct_capped("jobIds", &p.job_ids, MAX_JOB_IDS));
         let mut results = Vec::new();
         let now = std::time::Instant::now();
-        for id in &p.job_ids {
-            let row = match self.store().get_job_summary(id) {
+        for id in &job_ids {
+            let row = match self.jobs.get_job(id, false) {
                 Ok(Some(r)) => r,
                 _ => return Ok(view::refused(format!("no job {id:?}"))),
             };
@@ -407,7 +449,7 @@ impl Gateway {
             };
             // As the job stands now: a running one is timed out (its answer may come),
             // not failed.
-            let finished = row.status != crate::store::jobs::JobStatus::Running;
+            let finished = !row.status.is_live();
             results.push(self.classify(provider, id, finished, now, None));
         }
         let progress = progress(&meta, peer);
@@ -422,8 +464,13 @@ impl Gateway {
             )
             .await;
         let ok = judge["status"] == "ok";
-        let (value, text) =
-            validation::report("synthesize_validation", &p.question, &results, Some(judge));
+        let (value, text) = validation::report(
+            "synthesize_validation",
+            &p.question,
+            &results,
+            Some(judge),
+            self.jobs.settings().max_reply_bytes,
+        );
         Ok(view::reply(value, text, !ok))
     }
 
@@ -432,32 +479,23 @@ impl Gateway {
         &self,
         Parameters(p): Parameters<JobParams>,
     ) -> Result<CallToolResult, ErrorData> {
-        Ok(match self.store().get_job_summary(&p.job_id) {
-            Ok(Some(row)) => view::data(view::summary(&row, self.jobs.is_running(&row.id))),
+        Ok(match self.jobs.get_job(&p.job_id, false) {
+            Ok(Some(row)) => view::data(view::summary(&row, self.live(&row.id))),
             Ok(None) => view::refused(format!("no job {:?}", p.job_id)),
             Err(e) => view::refused(format!("job store: {e:#}")),
         })
     }
 
     #[tool(
-        description = "Result of a validation (or any) job by jobId: parsed answer, status, output."
+        description = concat!(
+            "Result of a validation (or any) job by jobId: parsed answer, status, output.",
+            super::jobs::paging_help!()
+        )
     )]
     async fn job_result(
         &self,
         Parameters(p): Parameters<JobParams>,
     ) -> Result<CallToolResult, ErrorData> {
-        Ok(match self.store().get_job(&p.job_id) {
-            Ok(Some(row)) => {
-                let max = p
-                    .max_chars
-                    .unwrap_or(super::jobs::DEFAULT_MAX_CHARS)
-                    .min(super::jobs::MAX_MAX_CHARS);
-                let v = view::result(&row, self.jobs.is_running(&row.id), max);
-                let text = view::headline(&v);
-                view::reply(v, text, false)
-            }
-            Ok(None) => view::refused(format!("no job {:?}", p.job_id)),
-            Err(e) => view::refused(format!("job store: {e:#}")),
-        })
+        Ok(self.job_result_reply(&p.job_id, &p.page))
     }
 }

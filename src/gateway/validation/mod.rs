@@ -222,7 +222,7 @@ impl Gateway {
         started: Instant,
         timeout: Option<Duration>,
     ) -> ProviderResult {
-        let row = match self.store().get_job(id) {
+        let row = match self.jobs.get_job(id, true) {
             Ok(Some(row)) => row,
             _ => {
                 return ProviderResult::without_job(
@@ -235,7 +235,7 @@ impl Gateway {
         let parsed = view::parse(&row);
         let answer = parsed.response.clone().filter(|a| !a.trim().is_empty());
         let (status, error) = match row.status {
-            JobStatus::Running if !finished => (
+            JobStatus::Queued | JobStatus::Running if !finished => (
                 "timed_out",
                 Some(match timeout {
                     Some(t) => format!(
@@ -259,6 +259,7 @@ impl Gateway {
                 "failed",
                 Some("the CLI finished but said nothing".to_string()),
             ),
+            JobStatus::TimedOut => ("timed_out", row.reason.clone()),
             _ if parsed.not_authenticated => {
                 ("not_logged_in", row.reason.clone().or(parsed.error.clone()))
             }
@@ -281,14 +282,87 @@ impl Gateway {
                 None
             },
             answer: if status == "ok" { answer } else { None },
-            error,
+            error: error.map(|e| view::cut(&e, MAX_ERROR_CHARS).0),
             duration_ms: started.elapsed().as_millis() as u64,
         }
     }
 }
 
-/// The report: structured for clients, readable text for people, from the same data.
+/// Errors in a report are cut to this many characters.
+const MAX_ERROR_CHARS: usize = 2000;
+/// The subject is echoed in the report, cut to this many characters.
+const MAX_SUBJECT_CHARS: usize = 2000;
+
+/// The report: structured for clients, readable text for people, from the same data,
+/// within `reply_bytes` altogether: when the answers (the providers' and the judge's)
+/// do not fit, each is cut in proportion to its size and ends with a marker that says
+/// how to fetch the rest.
 pub fn report(
+    tool: &str,
+    subject: &str,
+    results: &[ProviderResult],
+    judge: Option<serde_json::Value>,
+    reply_bytes: usize,
+) -> (serde_json::Value, String) {
+    let subject = view::cut(subject, MAX_SUBJECT_CHARS).0;
+    let judge_answer = judge
+        .as_ref()
+        .and_then(|j| j["answer"].as_str())
+        .map(str::to_string);
+    let mut answers: Vec<Option<String>> = results.iter().map(|r| r.answer.clone()).collect();
+    answers.push(judge_answer);
+    let assemble = |answers: &[Option<String>]| {
+        let results: Vec<ProviderResult> = results
+            .iter()
+            .zip(answers)
+            .map(|(r, a)| ProviderResult {
+                answer: a.clone(),
+                ..r.clone()
+            })
+            .collect();
+        let judge = judge.clone().map(|mut j| {
+            if let Some(a) = answers.last().cloned().flatten()
+                && j.get("answer").is_some()
+            {
+                j["answer"] = json!(a);
+            }
+            j
+        });
+        assemble_report(tool, &subject, &results, judge)
+    };
+    let size = |(v, t): &(serde_json::Value, String)| {
+        serde_json::to_string(v).map_or(0, |s| s.len()) + view::json_len(t)
+    };
+    let whole = assemble(&answers);
+    if size(&whole) + view::ENVELOPE_BYTES <= reply_bytes {
+        return whole;
+    }
+    // Each answer is in the structured report and again in the text.
+    let blank: Vec<Option<String>> = answers
+        .iter()
+        .map(|a| a.as_ref().map(|_| String::new()))
+        .collect();
+    let fixed = size(&assemble(&blank)) + view::ENVELOPE_BYTES + answers.len() * 2 * 100;
+    let budget = reply_bytes.saturating_sub(fixed) / 2;
+    let demands: Vec<usize> = answers
+        .iter()
+        .map(|a| a.as_deref().map_or(0, view::json_len))
+        .collect();
+    let total: usize = demands.iter().sum::<usize>().max(1);
+    let cut: Vec<Option<String>> = answers
+        .iter()
+        .zip(&demands)
+        .map(|(a, &d)| {
+            a.as_deref().map(|a| {
+                let share = (budget as u128 * d as u128 / total as u128) as usize;
+                view::fit(a, share).0
+            })
+        })
+        .collect();
+    assemble(&cut)
+}
+
+fn assemble_report(
     tool: &str,
     subject: &str,
     results: &[ProviderResult],
@@ -344,4 +418,51 @@ pub fn report(
         ));
     }
     (value, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(provider: &str, text: &str) -> ProviderResult {
+        ProviderResult {
+            provider: provider.into(),
+            status: "ok",
+            job_id: Some(format!("job-{provider}")),
+            answer: Some(text.into()),
+            verdict: None,
+            error: None,
+            duration_ms: 1,
+        }
+    }
+
+    #[test]
+    fn a_report_too_big_is_cut_proportionally_with_markers() {
+        let long = "x".repeat(600_000);
+        let short = "y".repeat(60_000);
+        let results = vec![answer("claude", &long), answer("codex", &short)];
+        let judge = json!({"provider": "gemini", "status": "ok", "jobId": "job-j", "answer": "z".repeat(300_000)});
+        let cap = 256 << 10;
+        let (v, text) = report("t", "q", &results, Some(judge), cap);
+        let size = serde_json::to_string(&v).unwrap().len() + view::json_len(&text);
+        assert!(size + view::ENVELOPE_BYTES <= cap, "{size}");
+        let a = v["providers"][0]["answer"].as_str().unwrap();
+        let b = v["providers"][1]["answer"].as_str().unwrap();
+        let j = v["judge"]["answer"].as_str().unwrap();
+        for s in [a, b, j] {
+            assert!(
+                s.contains("[truncated: "),
+                "{}",
+                &s[s.len().saturating_sub(100)..]
+            );
+        }
+        // In proportion: the long answer keeps about ten times the short one.
+        let kept = |s: &str| s.find('…').unwrap();
+        let ratio = kept(a) as f64 / kept(b) as f64;
+        assert!((9.0..11.0).contains(&ratio), "{ratio}");
+        assert!(text.contains(&a[..1000]));
+        // Small reports are untouched.
+        let (v, _) = report("t", "q", &[answer("claude", "fine")], None, cap);
+        assert_eq!(v["providers"][0]["answer"], "fine");
+    }
 }
