@@ -541,3 +541,71 @@ fn doctor_and_repair_find_a_corrupt_or_missing_jobs_database() {
     assert_eq!(finding(&fixed, "database-missing").unwrap()["fixed"], true);
     assert!(eventually(Duration::from_secs(15), || db.exists()));
 }
+
+/// One call through tests/mcp/abandon.py that gives up after `seconds`.
+fn abandon_call(g: &TestGateway, wire: &str, seconds: f64, tool: &str, args: Value) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/abandon.py");
+    let out = std::process::Command::new(support::mcp::python())
+        .arg(script)
+        .args([
+            &g.url(),
+            support::mcp::TEST_TOKEN,
+            wire,
+            &seconds.to_string(),
+            tool,
+            &args.to_string(),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(text.lines().last().unwrap_or("{}")).unwrap_or_default();
+    assert_eq!(
+        v["ok"],
+        true,
+        "abandon.py: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        v["gave_up"], true,
+        "the call was meant to outlast its timeout: {v}"
+    );
+}
+
+#[test]
+fn a_caller_that_gives_up_on_a_sync_call_ends_its_cli_on_both_wires() {
+    let g = TestGateway::with_policy(
+        &[("STANDIN_CLAUDE_MODE", "hang"), ("STANDIN_CHILD", "1")],
+        &config("sync_wait_secs = 60"),
+    );
+    for (n, wire) in ["session", "stateless"].into_iter().enumerate() {
+        abandon_call(
+            &g,
+            wire,
+            1.5,
+            "claude_request",
+            json!({"prompt": format!("give up {n}"), "outputFormat": "stream-json"}),
+        );
+        let runs = invocations_of(&g, "claude");
+        assert_eq!(runs.len(), n + 1, "{wire}: {runs:?}");
+        let (pid, grandchild) = pids(&runs[n]);
+        assert_gone(
+            &format!("{wire}: after the caller gave up"),
+            pid,
+            grandchild,
+        );
+    }
+    // Each decision record names its job: both ended canceled, saying why.
+    let mut c = g.client();
+    let decisions = c.ok("approval_list", json!({"cli": "claude"}));
+    let ids: Vec<String> = decisions["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["jobId"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(ids.len(), 2, "{decisions}");
+    for id in ids {
+        let s = wait_status(&mut c, &id, "canceled");
+        assert!(s.to_string().contains("gave up"), "{s}");
+    }
+}

@@ -36,6 +36,9 @@ const TRUST_SWITCH: &str = "skipTrust";
 /// consent in the way its protocol revision defines.
 pub struct CallInfo {
     peer: Option<Peer<RoleServer>>,
+    /// Cancelled when the caller gives up: `notifications/cancelled` on a 2025 session,
+    /// a closed response stream on the 2026-07-28 wire.
+    pub(crate) ct: Option<tokio_util::sync::CancellationToken>,
     stateless: bool,
     can_elicit: bool,
     input_responses: Option<rmcp::model::InputResponses>,
@@ -47,6 +50,7 @@ impl CallInfo {
     pub fn internal() -> Self {
         Self {
             peer: None,
+            ct: None,
             stateless: false,
             can_elicit: false,
             input_responses: None,
@@ -68,6 +72,7 @@ impl CallInfo {
             .is_some_and(|c| c.elicitation.is_some());
         Self {
             peer: Some(ctx.peer.clone()),
+            ct: Some(ctx.ct.clone()),
             stateless,
             can_elicit,
             input_responses,

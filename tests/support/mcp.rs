@@ -36,7 +36,9 @@ pub fn standin_path() -> String {
     )
 }
 
-const TOKEN: &str = "test-token-0123456789abcdef0123456789abcdef0123456789abcdef";
+/// The token every TestGateway serves with.
+pub const TEST_TOKEN: &str = "test-token-0123456789abcdef0123456789abcdef0123456789abcdef";
+const TOKEN: &str = TEST_TOKEN;
 
 /// `llm-cli-gateway serve` in a temp home. Dropping it stops the gateway and kills any
 /// stand-in it left running (after a SIGKILL test, say).

@@ -100,6 +100,11 @@ pub struct JobManager {
     owner: String,
     /// The gateway's home, which no run's scratch directory may be inside.
     home: std::path::PathBuf,
+    /// Jobs that an identical request was also handed (dedup): a caller that gives up
+    /// on such a job must not cancel it for the others.
+    shared: Mutex<std::collections::HashSet<String>>,
+    /// Why a live job was canceled, when not by `llm_job_cancel`.
+    cancel_reasons: Mutex<HashMap<String, String>>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -157,6 +162,8 @@ impl JobManager {
             store,
             settings,
             live: Mutex::new(HashMap::new()),
+            shared: Mutex::new(std::collections::HashSet::new()),
+            cancel_reasons: Mutex::new(HashMap::new()),
             slots: Mutex::new(Slots::default()),
             unsaved: Mutex::new(HashMap::new()),
             shutting_down: AtomicBool::new(false),
@@ -230,6 +237,7 @@ impl JobManager {
             && !lock(&self.unsaved).contains_key(&existing.id)
         {
             self.record_flight(&existing, &spec, &Parsed::default(), true);
+            lock(&self.shared).insert(existing.id.clone());
             return Ok(Started {
                 job: existing,
                 deduped: true,
@@ -369,6 +377,8 @@ impl JobManager {
             manager.supervise(id.clone(), spec, child, cancel).await;
             drop(scratch);
             lock(&manager.live).remove(&id);
+            lock(&manager.shared).remove(&id);
+            lock(&manager.cancel_reasons).remove(&id);
             let _ = done.send(true);
             manager.release_slot();
         });
@@ -464,6 +474,32 @@ impl JobManager {
             Some(row) => CancelOutcome::AlreadyFinished(row.status),
             None => CancelOutcome::NotFound,
         })
+    }
+
+    /// A sync caller gave up on `id` (closed its response stream on the 2026-07-28 wire,
+    /// sent `notifications/cancelled` on a 2025 session, or went away): end the job and
+    /// its process group, unless an identical request was handed the same job. Returns
+    /// whether it was canceled.
+    pub fn abandon(&self, id: &str) -> bool {
+        if lock(&self.shared).contains(id) {
+            return false;
+        }
+        lock(&self.cancel_reasons).insert(
+            id.to_string(),
+            "canceled: the caller gave up on the call (closed its stream or sent notifications/cancelled)"
+                .into(),
+        );
+        let canceled = matches!(self.cancel(id), Ok(CancelOutcome::Canceled));
+        if canceled {
+            tracing::info!("job {id}: the caller gave up; process group ended");
+        }
+        canceled
+    }
+
+    /// Why `id` was canceled, if not by `llm_job_cancel`; forgets it.
+    pub(super) fn take_cancel_reason(&self, id: &str) -> Option<String> {
+        lock(&self.shared).remove(id);
+        lock(&self.cancel_reasons).remove(id)
     }
 
     /// Ends a job taken off the queue before it ran.

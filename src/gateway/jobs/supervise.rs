@@ -88,7 +88,10 @@ impl JobManager {
             ),
             Ending::Canceled => (
                 JobStatus::Canceled,
-                Some("canceled by llm_job_cancel".to_string()),
+                Some(
+                    self.take_cancel_reason(&id)
+                        .unwrap_or_else(|| "canceled by llm_job_cancel".to_string()),
+                ),
             ),
             Ending::Deadline => {
                 let mut why = format!(

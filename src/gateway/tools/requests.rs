@@ -89,7 +89,10 @@ impl Gateway {
         call: &CallInfo,
     ) -> CallToolResponse {
         match self.admitted_plan(provider, tool, args, call).await {
-            Ok(Admitted::Run(spec, record)) => self.launch(*spec, wait, Some(record)).await.into(),
+            Ok(Admitted::Run(spec, record)) => self
+                .launch(*spec, wait, Some(record), call.ct.clone())
+                .await
+                .into(),
             Ok(Admitted::Ask(ask)) => CallToolResponse::InputRequired(ask),
             Err(e) => view::refused(e.0).into(),
         }
@@ -118,7 +121,10 @@ impl Gateway {
             Ok(Admitted::Run(Box::new(spec), record))
         };
         match admitted.await {
-            Ok(Admitted::Run(spec, record)) => self.launch(*spec, true, Some(record)).await.into(),
+            Ok(Admitted::Run(spec, record)) => self
+                .launch(*spec, true, Some(record), call.ct.clone())
+                .await
+                .into(),
             Ok(Admitted::Ask(ask)) => CallToolResponse::InputRequired(ask),
             Err(e) => view::refused(e.0).into(),
         }
@@ -304,6 +310,7 @@ impl Gateway {
         mut spec: JobSpec,
         wait: bool,
         record: Option<gate::Record>,
+        gave_up: Option<tokio_util::sync::CancellationToken>,
     ) -> CallToolResult {
         let warnings = std::mem::take(&mut spec.warnings);
         let started = match self.jobs.start(spec).await {
@@ -315,7 +322,22 @@ impl Gateway {
             record.save(self, Some(&id));
         }
         if wait {
-            self.jobs.wait(&id, self.jobs.settings().sync_wait).await;
+            // The caller may give up while the CLI runs; then the run is ended, not left
+            // until its idle timer. The guard also covers this future being dropped.
+            let guard = AbandonOnDrop {
+                jobs: &self.jobs,
+                id: &id,
+                armed: true,
+            };
+            let sync_wait = self.jobs.settings().sync_wait;
+            let gave_up = gave_up.unwrap_or_default();
+            tokio::select! {
+                _ = self.jobs.wait(&id, sync_wait) => guard.disarm(),
+                _ = gave_up.cancelled() => {
+                    drop(guard);
+                    return view::refused(format!("the caller gave up on {id}; it was ended"));
+                }
+            }
         }
         let row = match self.jobs.get_job(&id, true) {
             Ok(Some(row)) => row,
@@ -359,6 +381,28 @@ impl Gateway {
         };
         let failed = wait && !(v["status"] == "completed" || view::is_live_status(&v));
         view::reply(v, text, failed)
+    }
+}
+
+/// Ends a job when the sync call waiting for it goes away before it finished or timed
+/// out into a job id (see [`crate::gateway::jobs::JobManager::abandon`]).
+struct AbandonOnDrop<'a> {
+    jobs: &'a crate::gateway::jobs::JobManager,
+    id: &'a str,
+    armed: bool,
+}
+
+impl AbandonOnDrop<'_> {
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for AbandonOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.jobs.abandon(self.id);
+        }
     }
 }
 
