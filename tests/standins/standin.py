@@ -126,6 +126,7 @@ def log_invocation(child_pid):
     except OSError:
         cwd = None
     rec = {"cli": CLI, "argv": sys.argv[1:], "cwd": cwd, "pid": os.getpid(), "pgid": os.getpgid(0),
+           "started": time.time(),
            "env": {k: os.environ[k] for k in LOG_ENV_KEYS if k in os.environ},
            # Names only: which of the gateway's own variables leaked into the CLI's environment.
            "gateway_env": sorted(k for k in os.environ
