@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::mcp::{McpClient, TestGateway};
+use support::mcp::{McpClient, TestGateway, argv, has_pair, invocations_of};
 use support::{eventually, pid_alive};
 
 const PROVIDERS: [(&str, &str); 5] = [
@@ -20,26 +20,6 @@ const PROVIDERS: [(&str, &str); 5] = [
 
 fn tmp_cwd() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
-}
-
-fn invocations_of(g: &TestGateway, cli: &str) -> Vec<Value> {
-    g.invocations()
-        .into_iter()
-        .filter(|i| i["cli"] == cli)
-        .collect()
-}
-
-fn argv(inv: &Value) -> Vec<String> {
-    inv["argv"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_string())
-        .collect()
-}
-
-fn has_pair(args: &[String], a: &str, b: &str) -> bool {
-    args.windows(2).any(|w| w[0] == a && w[1] == b)
 }
 
 #[test]

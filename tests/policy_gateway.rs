@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::mcp::{TestGateway, python};
+use support::mcp::{TestGateway, argv, has_pair, invocations_of, python};
 
 const TOKEN: &str = "test-token-0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -48,26 +48,6 @@ fn consent_call(g: &TestGateway, wire: &str, answer: &str, tool: &str, args: Val
     });
     assert_eq!(v["ok"], true, "consent.py failed: {v}");
     v
-}
-
-fn runs_of(g: &TestGateway, cli: &str) -> Vec<Value> {
-    g.invocations()
-        .into_iter()
-        .filter(|i| i["cli"] == cli)
-        .collect()
-}
-
-fn argv(inv: &Value) -> Vec<String> {
-    inv["argv"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_string())
-        .collect()
-}
-
-fn has_pair(argv: &[String], a: &str, b: &str) -> bool {
-    argv.windows(2).any(|w| w[0] == a && w[1] == b)
 }
 
 #[test]
@@ -115,7 +95,7 @@ fn codex_config_overrides_cannot_start_programs_at_any_level() {
             assert!(text.contains("configOverrides"), "{level}: {text}");
         }
         assert!(
-            runs_of(&g, "codex").is_empty(),
+            invocations_of(&g, "codex").is_empty(),
             "{level}: a codex process started"
         );
         assert!(!marker.exists(), "{level}: the injected command ran");
@@ -196,7 +176,7 @@ fn dangerous_modes_are_refused_by_default_and_run_when_the_operator_allows_them(
             "mistral" => "vibe",
             other => other,
         };
-        let last = runs_of(&g, cli)
+        let last = invocations_of(&g, cli)
             .pop()
             .unwrap_or_else(|| panic!("{tool} did not run"));
         let a = argv(&last);
@@ -214,12 +194,12 @@ fn vibe_and_grok_defaults_are_lowered_to_what_the_level_allows() {
     let g = TestGateway::start(&[]);
     let mut c = g.client();
     c.ok("mistral_request", json!({"prompt": "hi"}));
-    let a = argv(&runs_of(&g, "vibe").pop().unwrap());
+    let a = argv(&invocations_of(&g, "vibe").pop().unwrap());
     assert!(has_pair(&a, "--agent", "accept-edits"), "{a:?}");
     let g = with_level("strict");
     let mut c = g.client();
     c.ok("mistral_request", json!({"prompt": "hi"}));
-    let a = argv(&runs_of(&g, "vibe").pop().unwrap());
+    let a = argv(&invocations_of(&g, "vibe").pop().unwrap());
     assert!(
         has_pair(&a, "--agent", "ask") || has_pair(&a, "--agent", "plan"),
         "{a:?}"
@@ -263,7 +243,7 @@ fn working_directories_must_resolve_inside_a_root_and_outside_the_gateway_home()
         "claude_request",
         json!({"prompt": "hi", "cwd": format!("{}/./project", inside.path().display())}),
     );
-    let run = runs_of(&g, "claude").pop().unwrap();
+    let run = invocations_of(&g, "claude").pop().unwrap();
     assert_eq!(
         run["cwd"].as_str().unwrap(),
         work.canonicalize().unwrap().display().to_string()
@@ -282,7 +262,7 @@ fn without_cwd_a_cli_runs_in_a_fresh_scratch_dir_with_none_of_the_gateways_varia
         "gemini_request",
         json!({"prompt": "hi", "forceRefresh": true}),
     );
-    let runs = runs_of(&g, "gemini");
+    let runs = invocations_of(&g, "gemini");
     assert_eq!(runs.len(), 2);
     let (a, b) = (
         runs[0]["cwd"].as_str().unwrap(),
@@ -319,7 +299,7 @@ fn prompts_never_become_subcommands_or_flags() {
             json!({"prompt": prompt, "forceRefresh": true}),
         );
         assert_eq!(r["status"], "completed", "{prompt}: {r}");
-        let a = argv(&runs_of(&g, "codex").pop().unwrap());
+        let a = argv(&invocations_of(&g, "codex").pop().unwrap());
         let dashes = a
             .iter()
             .position(|x| x == "--")
@@ -338,7 +318,7 @@ fn a_caller_can_tighten_the_policy_but_never_loosen_it() {
         json!({"prompt": "hi", "permissionMode": "acceptEdits", "approvalPolicy": "strict"}),
     );
     assert!(text.contains("approvalPolicy"), "{text}");
-    assert!(runs_of(&g, "claude").is_empty());
+    assert!(invocations_of(&g, "claude").is_empty());
 
     let g = TestGateway::start(&[]);
     let mut c = g.client();
@@ -347,7 +327,7 @@ fn a_caller_can_tighten_the_policy_but_never_loosen_it() {
         json!({"prompt": "hi", "permissionMode": "bypassPermissions", "approvalPolicy": "permissive"}),
     );
     assert!(text.contains("balanced"), "{text}");
-    assert!(runs_of(&g, "claude").is_empty());
+    assert!(invocations_of(&g, "claude").is_empty());
     c.ok(
         "claude_request",
         json!({"prompt": "hi", "permissionMode": "acceptEdits", "approvalPolicy": "permissive"}),
@@ -385,7 +365,7 @@ fn consent_on_both_wires_runs_once_on_accept_and_refuses_otherwise() {
             "2026-07-28"
         };
         n += 1;
-        let before = runs_of(&g, "claude").len();
+        let before = invocations_of(&g, "claude").len();
         let r = consent_call(&g, wire, "accept", "claude_request", ask(n));
         assert_eq!(r["protocol"], protocol);
         assert_eq!(r["is_error"], false, "{wire} accept: {r}");
@@ -394,7 +374,7 @@ fn consent_on_both_wires_runs_once_on_accept_and_refuses_otherwise() {
         for part in ["Claude", "bypassPermissions", "balanced", "scratch"] {
             assert!(question.contains(part), "question lacks {part}: {question}");
         }
-        let runs = runs_of(&g, "claude");
+        let runs = invocations_of(&g, "claude");
         assert_eq!(runs.len(), before + 1, "{wire}: accept runs exactly once");
         assert!(has_pair(
             &argv(runs.last().unwrap()),
@@ -414,7 +394,7 @@ fn consent_on_both_wires_runs_once_on_accept_and_refuses_otherwise() {
         assert!(r["text"].as_str().unwrap().contains("[policy]"), "{r}");
         assert!(r["asked"].as_array().unwrap().is_empty());
         assert_eq!(
-            runs_of(&g, "claude").len(),
+            invocations_of(&g, "claude").len(),
             before + 1,
             "{wire}: only the accepted ran"
         );

@@ -6,7 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::mcp::{McpClient, TestGateway};
+use support::mcp::{McpClient, TestGateway, invocations_of};
 use support::{Home, eventually, pid_alive};
 
 /// config.toml with the test policy (workspace roots in the temp dir) and `[jobs]`.
@@ -16,13 +16,6 @@ fn config(jobs: &str) -> String {
         "[policy]\nworkspace_roots = [{:?}]\n\n[jobs]\n{jobs}\n",
         root.display().to_string()
     )
-}
-
-fn invocations_of(g: &TestGateway, cli: &str) -> Vec<Value> {
-    g.invocations()
-        .into_iter()
-        .filter(|i| i["cli"] == cli)
-        .collect()
 }
 
 /// The first run of `cli`, once the stand-in has logged it.

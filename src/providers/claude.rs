@@ -496,9 +496,7 @@ mod tests {
     }
 
     fn access(v: Value) -> Result<Access, RequestError> {
-        let args = v.as_object().unwrap().clone();
-        let common = Common::parse(&args)?;
-        Claude.access(&common, &args)
+        crate::providers::access_of(&Claude, v)
     }
 
     #[test]

@@ -588,9 +588,7 @@ mod tests {
     }
 
     fn access(v: Value) -> Result<Access, RequestError> {
-        let args = v.as_object().unwrap().clone();
-        let common = Common::parse(&args)?;
-        Codex.access(&common, &args)
+        crate::providers::access_of(&Codex, v)
     }
 
     #[test]

@@ -448,9 +448,7 @@ mod tests {
     }
 
     fn access(v: Value) -> Result<Access, RequestError> {
-        let args = v.as_object().unwrap().clone();
-        let common = Common::parse(&args)?;
-        Gemini.access(&common, &args)
+        crate::providers::access_of(&Gemini, v)
     }
 
     #[test]

@@ -281,9 +281,7 @@ mod tests {
     }
 
     fn access(v: serde_json::Value) -> Result<Access, RequestError> {
-        let args = v.as_object().unwrap().clone();
-        let common = Common::parse(&args)?;
-        Grok.access(&common, &args)
+        crate::providers::access_of(&Grok, v)
     }
 
     #[test]

@@ -317,9 +317,7 @@ mod tests {
     }
 
     fn access(v: Value) -> Result<Access, RequestError> {
-        let args = v.as_object().unwrap().clone();
-        let common = Common::parse(&args)?;
-        Mistral.access(&common, &args)
+        crate::providers::access_of(&Mistral, v)
     }
 
     #[test]

@@ -205,3 +205,14 @@ pub(crate) fn session_argv(p: &dyn Provider, session: SessionChoice) -> Vec<Stri
         .expect("a plain prompt builds an argv")
         .args
 }
+
+/// What a provider's `access` makes of a JSON request, for each provider's tests.
+#[cfg(test)]
+pub(crate) fn access_of(
+    p: &dyn Provider,
+    v: serde_json::Value,
+) -> Result<access::Access, RequestError> {
+    let args = v.as_object().cloned().unwrap_or_default();
+    let common = Common::parse(&args)?;
+    p.access(&common, &args)
+}

@@ -334,3 +334,28 @@ pub fn line_reader(stdout: impl std::io::Read + Send + 'static) -> Receiver<Stri
     });
     rx
 }
+
+/// The runs of one stand-in CLI, in order.
+pub fn invocations_of(g: &TestGateway, cli: &str) -> Vec<Value> {
+    g.invocations()
+        .into_iter()
+        .filter(|i| i["cli"] == cli)
+        .collect()
+}
+
+/// A logged run's argv.
+pub fn argv(inv: &Value) -> Vec<String> {
+    inv["argv"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether `args` holds `a` directly followed by `b`.
+pub fn has_pair(args: &[String], a: &str, b: &str) -> bool {
+    args.windows(2).any(|w| w[0] == a && w[1] == b)
+}
