@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 
 use crate::cli::ServeArgs;
 use crate::gateway::jobs::{JobManager, JobSettings};
-use crate::gateway::{http, process_info, server::Gateway};
+use crate::gateway::{http, listener, process_info, server::Gateway};
 use crate::policy::Policy;
 use crate::runtime::config::Config;
 use crate::runtime::paths::Paths;
@@ -66,6 +66,21 @@ async fn serve(args: &ServeArgs) -> Result<()> {
     };
     let mut config = Config::load_or_default(&paths.config_file()).context(NoRestart)?;
     crate::commands::common::apply_endpoint(&args.endpoint, &mut config).context(NoRestart)?;
+    let fds = listener::raise_fd_limit();
+    match &fds {
+        Some(l) if l.soft > l.before => tracing::info!(
+            "file descriptors: soft limit raised from {} to {} (hard limit {})",
+            l.before,
+            l.soft,
+            l.hard
+        ),
+        Some(l) => tracing::info!(
+            "file descriptors: soft limit {} (hard limit {})",
+            l.soft,
+            l.hard
+        ),
+        None => {}
+    }
     let settings = job_settings(&config, &|k| std::env::var(k).ok()).context(NoRestart)?;
     let jobs = JobManager::open(&paths, settings).context(NoRestart)?;
     let policy = load_policy(&paths, &config).context(NoRestart)?;
@@ -101,7 +116,7 @@ async fn serve(args: &ServeArgs) -> Result<()> {
     } else {
         format!("{}:{}", config.host, config.port)
     };
-    let listener = tokio::net::TcpListener::bind(&bind).await.map_err(|e| {
+    let tcp = listener::bind(&bind).await.map_err(|e| {
         let why = if e.kind() == std::io::ErrorKind::AddrInUse {
             format!(
                 "port {} on {} is already in use by another program",
@@ -114,25 +129,31 @@ async fn serve(args: &ServeArgs) -> Result<()> {
     })?;
     let shutdown = tokio_util::sync::CancellationToken::new();
     let app = http::router(&config, token, gateway, shutdown.clone());
+    let mut limits = listener::Limits::from_config(&config);
+    let configured = limits.max_connections;
+    limits.max_connections = listener::connection_cap(configured, fds.map(|l| l.soft));
     tracing::info!(
-        "llm-cli-gateway {} listening on http://{bind}{} (pid {})",
+        "llm-cli-gateway {} listening on http://{bind}{} (pid {}; at most {} connections{}; timeouts: headers {} s, idle {} s, body {} s)",
         crate::gateway::server::version(),
         config.path,
-        std::process::id()
+        std::process::id(),
+        limits.max_connections,
+        if limits.max_connections < configured {
+            format!(", lowered from {configured} to fit the file descriptor limit")
+        } else {
+            String::new()
+        },
+        limits.header_timeout.as_secs(),
+        limits.idle_timeout.as_secs(),
+        limits.body_timeout.as_secs(),
     );
-    // Without TCP_NODELAY a response written as headers then body waits for the
-    // client's delayed ACK: ~40 ms per MCP call on Linux.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("TCP_NODELAY: {e}");
-        }
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        signal.cancel();
     });
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down");
-            shutdown.cancel();
-        })
+    let served = listener::serve(tcp, app, limits, shutdown)
         .await
         .context("the HTTP server failed");
     jobs.shutdown().await;

@@ -308,6 +308,7 @@ mod tests {
                 pid,
                 uptime_secs: 5,
                 instance: "i1".into(),
+                connections: None,
             },
             Duration::from_millis(1),
         )
