@@ -21,6 +21,7 @@ use serde_json::json;
 
 use crate::gateway::refusals::{self, Refusal};
 use crate::gateway::{listener, process_info, server};
+use crate::platform::logfile;
 use crate::runtime::config::Config;
 use crate::runtime::token::{Token, constant_time_eq};
 
@@ -166,6 +167,8 @@ async fn healthz() -> Response {
         "pid": std::process::id(),
         "uptime_secs": process_info::uptime_secs(),
         "instance": process_info::instance(),
+        "log_file": logfile::log_path(),
+        "dropped_log_lines": logfile::dropped_lines(),
         "connections": listener::connections(),
     }))
     .into_response();

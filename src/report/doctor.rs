@@ -174,7 +174,8 @@ pub struct ProviderCheck {
 pub struct Problem {
     /// `blocking` stops the gateway from being used; `warning` does not.
     pub severity: Severity,
-    /// Which check: `install`, `service`, `transport`, `token`, `provider:<id>`, `client:<id>`.
+    /// Which check: `install`, `service`, `log`, `transport`, `token`, `provider:<id>`,
+    /// `client:<id>`.
     pub check: String,
     /// What is wrong.
     pub message: String,

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-/// What `/healthz` returns. No secrets: version, pid, uptime, the instance nonce and the
-/// connection count.
+/// What `/healthz` returns. No secrets: version, pid, uptime, the instance nonce and how
+/// the log and the connections fare.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Health {
     pub status: String,
@@ -22,6 +22,13 @@ pub struct Health {
     /// gateway from another one that happens to hold the port.
     #[serde(default)]
     pub instance: String,
+    /// The file the gateway writes its log to; absent when it logs to stderr.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_file: Option<std::path::PathBuf>,
+    /// Log lines the gateway could not write since it started (full disk, unwritable
+    /// file); they are dropped, never waited for.
+    #[serde(default)]
+    pub dropped_log_lines: u64,
     /// Open HTTP connections, and the cap above which new ones are answered 503.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connections: Option<Connections>,
