@@ -425,6 +425,10 @@ pub struct ServeArgs {
     /// Run as supervisor: keep a gateway child alive, restarting it on crashes.
     #[arg(long, hide = true)]
     pub supervised: bool,
+    /// Write the log to logs/gateway.log in the data directory, rotated by size
+    /// (`[log]` in config.toml), instead of stderr. Service definitions set it.
+    #[arg(long, env = crate::platform::logfile::ENV, value_parser = clap::builder::FalseyValueParser::new())]
+    pub log_file: bool,
 }
 
 #[derive(Debug, Args)]

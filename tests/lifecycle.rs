@@ -85,6 +85,20 @@ fn supervisor_restarts_a_killed_gateway() {
     home.setup();
     let (st, _) = home.json(&["status"]);
     let gw = st["service"]["gateway_pid"].as_u64().unwrap() as i32;
+    // The gateway writes (and rotates) its own log; the supervisor's stderr goes to the
+    // output file, which stays empty.
+    let log = home.path().join("logs/gateway.log");
+    assert_eq!(st["service"]["log"], log.display().to_string(), "{st:#}");
+    assert_eq!(st["service"]["dropped_log_lines"], 0, "{st:#}");
+    let environ = std::fs::read(format!("/proc/{gw}/environ")).unwrap();
+    assert!(String::from_utf8_lossy(&environ).contains("LLM_CLI_GATEWAY_LOG_FILE=1"));
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("listening on")
+    );
+    let output = home.path().join("logs/gateway.stderr.log");
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), "");
     unsafe {
         libc::kill(gw, libc::SIGKILL);
     }

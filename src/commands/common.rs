@@ -36,7 +36,7 @@ pub fn endpoint(config: &Config) -> Endpoint {
 }
 
 pub use crate::doctor::state::{
-    health_probe, locations_of, running_state, service_state, stopped_state,
+    dropped_log_warning, health_probe, locations_of, running_state, service_state, stopped_state,
 };
 
 pub fn locations(ctx: &Ctx) -> Locations {

@@ -10,7 +10,8 @@ use anyhow::{Context, Result};
 
 use crate::cli::ServeArgs;
 use crate::gateway::jobs::{JobManager, JobSettings};
-use crate::gateway::{http, process_info, server::Gateway};
+use crate::gateway::{http, listener, process_info, server::Gateway};
+use crate::platform::logfile::{self, Destination, Log, Rotation};
 use crate::policy::Policy;
 use crate::runtime::config::Config;
 use crate::runtime::paths::Paths;
@@ -22,7 +23,27 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     if let Some(v) = crate::release::bundle::version_of_current_exe() {
         crate::gateway::server::set_version(v);
     }
-    init_logging();
+    let paths = serve_paths(args);
+    // Read before logging starts: `[log]` says how to rotate. Errors are reported once
+    // the log is open (the supervisor leaves them to its child).
+    let config = match &paths {
+        Ok(p) if !args.supervised => Config::load_or_default(&p.config_file()),
+        _ => Ok(Config::default()),
+    };
+    let log_file = match &paths {
+        Ok(p) if args.log_file => Some(p.log_file()),
+        _ => None,
+    };
+    let dest = match &log_file {
+        // The supervisor appends its few lines by path (see `supervisor::run`); only the
+        // gateway rotates the file.
+        Some(path) if !args.supervised => Destination::File {
+            path: path.clone(),
+            rotation: rotation(config.as_ref().ok()),
+        },
+        _ => Destination::Stderr,
+    };
+    let _log = init_logging(dest);
     let rt = match super::multi_thread_runtime(None) {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -32,15 +53,22 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             .skip(1)
             .filter(|a| a != "--supervised")
             .collect();
-        return match rt.block_on(supervisor::run(child_args)) {
+        return match rt.block_on(supervisor::run(child_args, log_file)) {
             Ok(code) => ExitCode::from(code as u8),
             Err(e) => {
-                eprintln!("supervisor: {e:#}");
+                tracing::error!("supervisor: {e:#}");
                 ExitCode::from(1)
             }
         };
     }
-    match rt.block_on(serve(args)) {
+    let (paths, config) = match (paths, config) {
+        (Ok(p), Ok(c)) => (p, c),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!("{e:#}");
+            return ExitCode::from(EXIT_NO_RESTART as u8);
+        }
+    };
+    match rt.block_on(serve(args, paths, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -51,21 +79,48 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     }
 }
 
+fn serve_paths(args: &ServeArgs) -> Result<Paths> {
+    match (&args.config_dir, &args.data_dir) {
+        (Some(c), Some(d)) => Ok(Paths {
+            config_dir: c.clone(),
+            data_dir: d.clone(),
+        }),
+        _ => Paths::resolve(),
+    }
+}
+
+/// `[log]` rotation, defaults for what is not set.
+fn rotation(config: Option<&Config>) -> Rotation {
+    let mut r = Rotation::default();
+    if let Some(c) = config {
+        r.max_bytes = c.log.max_bytes.unwrap_or(r.max_bytes);
+        r.keep = c.log.keep.unwrap_or(r.keep);
+    }
+    r
+}
+
 /// Marks failures that a restart cannot fix (bad config, port taken, unreadable token).
 #[derive(Debug, thiserror::Error)]
 #[error("configuration problem")]
 struct NoRestart;
 
-async fn serve(args: &ServeArgs) -> Result<()> {
-    let paths = match (&args.config_dir, &args.data_dir) {
-        (Some(c), Some(d)) => Paths {
-            config_dir: c.clone(),
-            data_dir: d.clone(),
-        },
-        _ => Paths::resolve().context(NoRestart)?,
-    };
-    let mut config = Config::load_or_default(&paths.config_file()).context(NoRestart)?;
+async fn serve(args: &ServeArgs, paths: Paths, mut config: Config) -> Result<()> {
     crate::commands::common::apply_endpoint(&args.endpoint, &mut config).context(NoRestart)?;
+    let fds = listener::raise_fd_limit();
+    match &fds {
+        Some(l) if l.soft > l.before => tracing::info!(
+            "file descriptors: soft limit raised from {} to {} (hard limit {})",
+            l.before,
+            l.soft,
+            l.hard
+        ),
+        Some(l) => tracing::info!(
+            "file descriptors: soft limit {} (hard limit {})",
+            l.soft,
+            l.hard
+        ),
+        None => {}
+    }
     let settings = job_settings(&config, &|k| std::env::var(k).ok()).context(NoRestart)?;
     let jobs = JobManager::open(&paths, settings).context(NoRestart)?;
     let policy = load_policy(&paths, &config).context(NoRestart)?;
@@ -101,7 +156,7 @@ async fn serve(args: &ServeArgs) -> Result<()> {
     } else {
         format!("{}:{}", config.host, config.port)
     };
-    let listener = tokio::net::TcpListener::bind(&bind).await.map_err(|e| {
+    let tcp = listener::bind(&bind).await.map_err(|e| {
         let why = if e.kind() == std::io::ErrorKind::AddrInUse {
             format!(
                 "port {} on {} is already in use by another program",
@@ -114,25 +169,31 @@ async fn serve(args: &ServeArgs) -> Result<()> {
     })?;
     let shutdown = tokio_util::sync::CancellationToken::new();
     let app = http::router(&config, token, gateway, shutdown.clone());
+    let mut limits = listener::Limits::from_config(&config);
+    let configured = limits.max_connections;
+    limits.max_connections = listener::connection_cap(configured, fds.map(|l| l.soft));
     tracing::info!(
-        "llm-cli-gateway {} listening on http://{bind}{} (pid {})",
+        "llm-cli-gateway {} listening on http://{bind}{} (pid {}; at most {} connections{}; timeouts: headers {} s, idle {} s, body {} s)",
         crate::gateway::server::version(),
         config.path,
-        std::process::id()
+        std::process::id(),
+        limits.max_connections,
+        if limits.max_connections < configured {
+            format!(", lowered from {configured} to fit the file descriptor limit")
+        } else {
+            String::new()
+        },
+        limits.header_timeout.as_secs(),
+        limits.idle_timeout.as_secs(),
+        limits.body_timeout.as_secs(),
     );
-    // Without TCP_NODELAY a response written as headers then body waits for the
-    // client's delayed ACK: ~40 ms per MCP call on Linux.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("TCP_NODELAY: {e}");
-        }
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        signal.cancel();
     });
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down");
-            shutdown.cancel();
-        })
+    let served = listener::serve(tcp, app, limits, shutdown)
         .await
         .context("the HTTP server failed");
     jobs.shutdown().await;
@@ -243,12 +304,26 @@ async fn wait_for_signal() {
     }
 }
 
-fn init_logging() {
+/// Starts the log: lines are queued for a writer thread that drops (and counts) what it
+/// cannot write, so neither a full disk nor a slow terminal stops or kills the gateway.
+/// Panics are logged too, before the abort of a release build.
+fn init_logging(dest: Destination) -> logfile::Guard {
+    let (log, guard) = Log::start(dest);
+    logfile::install_global(&log);
     let filter = tracing_subscriber::EnvFilter::try_from_env("LLM_CLI_GATEWAY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(log)
         .with_ansi(false)
+        // Its own fallback is `eprintln!`, which panics when stderr cannot be written.
+        .log_internal_errors(false)
         .try_init();
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!("panic: {info}");
+        logfile::flush(Duration::from_secs(1));
+        default_hook(info);
+    }));
+    guard
 }

@@ -18,8 +18,11 @@ pub fn run(ctx: &Ctx) -> Result<Output> {
     let installed = version.is_some();
     let snap = Snapshot::take(paths, &config);
     let mut service = common::service_state(&config, &snap, installed);
-    service.log = Some(paths.log_file());
+    if service.log.is_none() {
+        service.log = Some(paths.log_file());
+    }
     let mut warnings = Vec::new();
+    warnings.extend(common::dropped_log_warning(&service));
     if let PidState::Untrusted(why) = &snap.pid {
         warnings.push(format!("ignoring the pid file: {why}"));
     }

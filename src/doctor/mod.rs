@@ -151,7 +151,9 @@ fn local_checks(paths: &Paths, config: &Config, clients: Option<ClientProbe>) ->
     let installed = version.is_some();
     let snap = Snapshot::take(paths, config);
     let mut service = common::service_state(config, &snap, installed);
-    service.log = Some(paths.log_file());
+    if service.log.is_none() {
+        service.log = Some(paths.log_file());
+    }
     let (health, health_warning) = common::health_probe(config, &snap);
     let token_file = paths.token_file();
     let token = match Token::load(&token_file) {
@@ -422,6 +424,18 @@ fn judge(
     if let Some(w) = &local.health_warning {
         problems.push(problem(Severity::Warning, "service", w.clone()));
     }
+    if let Some(w) = common::dropped_log_warning(&local.service) {
+        problems.push(problem(Severity::Warning, "log", w));
+        act(format!(
+            "free space on the disk that holds {}, or make it writable",
+            local
+                .service
+                .log
+                .as_deref()
+                .unwrap_or(&paths.log_file())
+                .display()
+        ));
+    }
     match transport.exposure {
         Exposure::Misconfigured => {
             problems.push(problem(
@@ -597,6 +611,41 @@ mod tests {
                 .iter()
                 .any(|p| p.check == "providers" && p.severity == Severity::Blocking),
             "nothing usable blocks use: {problems:?}"
+        );
+    }
+
+    #[test]
+    fn dropped_log_lines_are_a_warning_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path());
+        let config = Config::default();
+        let mut local = Local::failed(&paths, &config, "x");
+        local.service.log = Some(paths.log_file());
+        local.service.dropped_log_lines = Some(0);
+        let (exposure, https, detail) = exposure::classify("127.0.0.1", None);
+        let transport = TransportCheck {
+            transport: "streamable-http".into(),
+            local_url: config.local_url(),
+            public_url: None,
+            exposure,
+            https,
+            detail,
+            public_check: None,
+        };
+        let policy = policy::check(&paths, &toml::Table::new(), Some(dir.path()));
+        let mut problems = Vec::new();
+        judge(&paths, &local, &transport, &[], &policy, &mut problems);
+        assert!(!problems.iter().any(|p| p.check == "log"), "{problems:?}");
+        local.service.dropped_log_lines = Some(42);
+        let mut problems = Vec::new();
+        let actions = judge(&paths, &local, &transport, &[], &policy, &mut problems);
+        let p = problems.iter().find(|p| p.check == "log").unwrap();
+        assert_eq!(p.severity, Severity::Warning);
+        assert!(p.message.contains("42 log line(s)"), "{}", p.message);
+        assert!(p.message.contains("gateway.log"), "{}", p.message);
+        assert!(
+            actions.iter().any(|a| a.contains("free space")),
+            "{actions:?}"
         );
     }
 }

@@ -50,6 +50,19 @@ pub fn health_probe(config: &Config, snap: &Snapshot) -> (HealthProbe, Option<St
     }
 }
 
+/// A warning for reports when the running gateway has lost log lines.
+pub fn dropped_log_warning(service: &ServiceState) -> Option<String> {
+    let n = service.dropped_log_lines.filter(|n| *n > 0)?;
+    Some(format!(
+        "the gateway could not write {n} log line(s){}: is the disk full or the log not writable? (it keeps serving and writes again once it can)",
+        service
+            .log
+            .as_ref()
+            .map(|p| format!(" to {}", p.display()))
+            .unwrap_or_default()
+    ))
+}
+
 pub fn service_state(config: &Config, snap: &Snapshot, installed: bool) -> ServiceState {
     let health = snap.healthy();
     let state = match (installed, snap.running(), health) {
@@ -65,7 +78,8 @@ pub fn service_state(config: &Config, snap: &Snapshot, installed: bool) -> Servi
         gateway_pid: health.map(|h| h.pid),
         uptime_secs: health.map(|h| h.uptime_secs),
         manager: manager_state(config),
-        log: None,
+        log: health.and_then(|h| h.log_file.clone()),
+        dropped_log_lines: health.map(|h| h.dropped_log_lines),
     }
 }
 
@@ -77,7 +91,8 @@ pub fn running_state(config: &Config, pid: u32, health: &Health) -> ServiceState
         gateway_pid: Some(health.pid),
         uptime_secs: Some(health.uptime_secs),
         manager: manager_state(config),
-        log: None,
+        log: health.log_file.clone(),
+        dropped_log_lines: Some(health.dropped_log_lines),
     }
 }
 
@@ -90,6 +105,7 @@ pub fn stopped_state(config: &Config) -> ServiceState {
         uptime_secs: None,
         manager: manager_state(config),
         log: None,
+        dropped_log_lines: None,
     }
 }
 

@@ -19,7 +19,9 @@ use rmcp::transport::streamable_http_server::{
 };
 use serde_json::json;
 
-use crate::gateway::{process_info, server};
+use crate::gateway::refusals::{self, Refusal};
+use crate::gateway::{listener, process_info, server};
+use crate::platform::logfile;
 use crate::runtime::config::Config;
 use crate::runtime::token::{Token, constant_time_eq};
 
@@ -111,7 +113,7 @@ async fn check_host_origin(
     next: Next,
 ) -> Response {
     if !access.host_ok(req.headers()) {
-        tracing::warn!("refused request with foreign Host header");
+        refusals::note(Refusal::Forbidden, peer_ip(&req));
         return error(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -119,7 +121,7 @@ async fn check_host_origin(
         );
     }
     if !access.origin_ok(req.headers()) {
-        tracing::warn!("refused request with foreign Origin header");
+        refusals::note(Refusal::Forbidden, peer_ip(&req));
         return error(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -131,7 +133,7 @@ async fn check_host_origin(
 
 async fn check_token(State(access): State<Arc<Access>>, req: Request, next: Next) -> Response {
     if !access.token_ok(req.headers()) {
-        tracing::warn!("refused MCP request without a valid bearer token");
+        refusals::note(Refusal::Unauthorized, peer_ip(&req));
         let mut resp = error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -146,6 +148,13 @@ async fn check_token(State(access): State<Arc<Access>>, req: Request, next: Next
     next.run(req).await
 }
 
+/// The client's address, which the listener puts on every request.
+fn peer_ip(req: &Request) -> Option<std::net::IpAddr> {
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({"error": code, "message": message}))).into_response()
 }
@@ -158,6 +167,9 @@ async fn healthz() -> Response {
         "pid": std::process::id(),
         "uptime_secs": process_info::uptime_secs(),
         "instance": process_info::instance(),
+        "log_file": logfile::log_path(),
+        "dropped_log_lines": logfile::dropped_lines(),
+        "connections": listener::connections(),
     }))
     .into_response();
     resp.headers_mut()

@@ -3,7 +3,9 @@
 pub mod gate;
 pub mod http;
 pub mod jobs;
+pub mod listener;
 pub mod process_info;
+pub mod refusals;
 pub mod server;
 pub mod tools;
 pub mod validation;

@@ -222,7 +222,7 @@ pub struct ProviderCheck {
 pub struct Problem {
     /// `blocking` stops the gateway from being used; `warning` does not.
     pub severity: Severity,
-    /// Which check: `config`, `install`, `service`, `transport`, `token`, `policy`,
+    /// Which check: `config`, `install`, `service`, `log`, `transport`, `token`, `policy`,
     /// `database`, `providers`, `provider:<id>`, `client:<id>`.
     pub check: String,
     /// What is wrong.

@@ -53,6 +53,10 @@ pub struct ServiceState {
     /// Where the gateway's output goes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<PathBuf>,
+    /// Log lines the running gateway could not write since it started (full disk,
+    /// unwritable log file): dropped, never waited for. From `/healthz`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropped_log_lines: Option<u64>,
 }
 
 /// The service manager's own view of the gateway's service.

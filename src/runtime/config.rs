@@ -47,6 +47,12 @@ pub struct Config {
     /// Job store tunables (`[jobs]`); environment variables override them.
     #[serde(default, skip_serializing_if = "JobsConfig::is_default")]
     pub jobs: JobsConfig,
+    /// The gateway's log file (`[log]`): rotation and the refusal summaries.
+    #[serde(default, skip_serializing_if = "LogConfig::is_default")]
+    pub log: LogConfig,
+    /// Connection limits and timeouts (`[server]`).
+    #[serde(default, skip_serializing_if = "ServerConfig::is_default")]
+    pub server: ServerConfig,
     /// The operator's policy (`[policy]`), kept as written: `policy::PolicySettings`
     /// reads and validates it (the runtime does not interpret policy).
     #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
@@ -86,6 +92,46 @@ impl JobsConfig {
     }
 }
 
+/// `[log]` in config.toml. Absent keys keep the built-in defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// Size at which `logs/gateway.log` is rotated (default 10 MiB, at least 1024).
+    pub max_bytes: Option<u64>,
+    /// Rotated files kept, `gateway.log.1` … (default 3; 0 keeps none).
+    pub keep: Option<u32>,
+    /// Seconds between the summary lines for refused, malformed and timed-out requests,
+    /// which are never logged one line each (default 60).
+    pub summary_interval_secs: Option<u64>,
+}
+
+impl LogConfig {
+    fn is_default(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// `[server]` in config.toml. Absent keys keep the built-in defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Open connections at most (default 512; never more than the file descriptor limit
+    /// minus a reserve for CLI pipes and the store).
+    pub max_connections: Option<u64>,
+    /// Seconds a client has to send a request's headers (default 10).
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds an idle keep-alive connection stays open (default 60).
+    pub idle_timeout_secs: Option<u64>,
+    /// Seconds a client has to send a request's body (default 30).
+    pub body_timeout_secs: Option<u64>,
+}
+
+impl ServerConfig {
+    fn is_default(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
 fn default_host() -> String {
     DEFAULT_HOST.into()
 }
@@ -109,6 +155,8 @@ impl Default for Config {
             release_url: None,
             service_backend: default_backend(),
             jobs: JobsConfig::default(),
+            log: LogConfig::default(),
+            server: ServerConfig::default(),
             policy: toml::Table::new(),
         }
     }
@@ -232,6 +280,39 @@ impl Config {
             && !(url.starts_with("https://") || url.starts_with("http://"))
         {
             bail!("public_url must be an http(s) URL, got {url:?}");
+        }
+        self.validate_limits()
+    }
+
+    fn validate_limits(&self) -> Result<()> {
+        use crate::platform::logfile::{MAX_KEEP, MIN_MAX_BYTES};
+        if let Some(b) = self.log.max_bytes
+            && b < MIN_MAX_BYTES
+        {
+            bail!("[log] max_bytes must be at least {MIN_MAX_BYTES}, got {b}");
+        }
+        if let Some(k) = self.log.keep
+            && k > MAX_KEEP
+        {
+            bail!("[log] keep must be at most {MAX_KEEP}, got {k}");
+        }
+        let at_least_one = [
+            (
+                "[log] summary_interval_secs",
+                self.log.summary_interval_secs,
+            ),
+            ("[server] max_connections", self.server.max_connections),
+            (
+                "[server] header_timeout_secs",
+                self.server.header_timeout_secs,
+            ),
+            ("[server] idle_timeout_secs", self.server.idle_timeout_secs),
+            ("[server] body_timeout_secs", self.server.body_timeout_secs),
+        ];
+        for (key, value) in at_least_one {
+            if value == Some(0) {
+                bail!("{key} must be at least 1");
+            }
         }
         Ok(())
     }
@@ -371,6 +452,33 @@ mod tests {
         assert_eq!(c.jobs.max_concurrent_processes, Some(1));
         assert_eq!(c.jobs.max_runtime_secs, Some(5));
         assert!(toml::from_str::<Config>("[jobs]\nmax_runtime = 5\n").is_err());
+    }
+
+    #[test]
+    fn log_and_server_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        std::fs::write(
+            &p,
+            "[log]\nmax_bytes = 4096\nkeep = 1\n[server]\nmax_connections = 64\nheader_timeout_secs = 2\n",
+        )
+        .unwrap();
+        let c = Config::load(&p).unwrap().unwrap();
+        assert_eq!((c.log.max_bytes, c.log.keep), (Some(4096), Some(1)));
+        assert_eq!(c.server.max_connections, Some(64));
+        c.save(&p).unwrap();
+        assert_eq!(Config::load(&p).unwrap().unwrap(), c);
+        for bad in [
+            "[log]\nmax_bytes = 10\n",
+            "[log]\nkeep = 1000\n",
+            "[log]\nkepe = 1\n",
+            "[server]\nmax_connections = 0\n",
+            "[server]\nidle_timeout_secs = 0\n",
+            "[server]\nmax_conections = 5\n",
+        ] {
+            std::fs::write(&p, bad).unwrap();
+            assert!(Config::load(&p).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-/// What `/healthz` returns. No secrets: version, pid, uptime and the instance nonce.
+/// What `/healthz` returns. No secrets: version, pid, uptime, the instance nonce and how
+/// the log and the connections fare.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Health {
     pub status: String,
@@ -21,6 +22,23 @@ pub struct Health {
     /// gateway from another one that happens to hold the port.
     #[serde(default)]
     pub instance: String,
+    /// The file the gateway writes its log to; absent when it logs to stderr.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_file: Option<std::path::PathBuf>,
+    /// Log lines the gateway could not write since it started (full disk, unwritable
+    /// file); they are dropped, never waited for.
+    #[serde(default)]
+    pub dropped_log_lines: u64,
+    /// Open HTTP connections, and the cap above which new ones are answered 503.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<Connections>,
+}
+
+/// The gateway's connection count as `/healthz` reports it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Connections {
+    pub open: u64,
+    pub max: u64,
 }
 
 #[derive(Debug)]
@@ -85,11 +103,16 @@ fn dechunk(body: &str) -> String {
         let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
             break;
         };
-        if n == 0 || after.len() < n {
+        // `get` rather than indexing: a chunk size that splits a character (another
+        // server on the port) must not panic `status`.
+        let (Some(chunk), Some(after)) = (after.get(..n), after.get(n..)) else {
+            break;
+        };
+        if n == 0 {
             break;
         }
-        out.push_str(&after[..n]);
-        rest = after[n..].trim_start_matches("\r\n");
+        out.push_str(chunk);
+        rest = after.trim_start_matches("\r\n");
     }
     out
 }
@@ -128,6 +151,8 @@ mod tests {
     #[test]
     fn dechunks() {
         assert_eq!(dechunk("4\r\nabcd\r\n2\r\nef\r\n0\r\n\r\n"), "abcdef");
+        assert_eq!(dechunk("1\r\né\r\n0\r\n\r\n"), "");
+        assert_eq!(dechunk("9\r\nab\r\n"), "");
     }
 
     #[test]

@@ -102,8 +102,15 @@ impl Paths {
     pub fn logs_dir(&self) -> PathBuf {
         self.data_dir.join("logs")
     }
+    /// The gateway's log, which it writes and rotates itself (`serve --log-file`).
     pub fn log_file(&self) -> PathBuf {
         self.logs_dir().join("gateway.log")
+    }
+    /// Where the service manager or supervisor sends the gateway's stdout and stderr:
+    /// nothing in normal operation, but what the process says before its log is open
+    /// (or a runtime abort message) lands here.
+    pub fn output_file(&self) -> PathBuf {
+        self.logs_dir().join("gateway.stderr.log")
     }
     pub fn run_dir(&self) -> PathBuf {
         self.data_dir.join("run")

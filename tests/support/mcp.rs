@@ -38,7 +38,7 @@ pub fn standin_path() -> String {
 
 /// The token every TestGateway serves with.
 pub const TEST_TOKEN: &str = "test-token-0123456789abcdef0123456789abcdef0123456789abcdef";
-const TOKEN: &str = TEST_TOKEN;
+pub const TOKEN: &str = TEST_TOKEN;
 
 /// `llm-cli-gateway serve` in a temp home. Dropping it stops the gateway and kills any
 /// stand-in it left running (after a SIGKILL test, say).
@@ -46,6 +46,8 @@ pub struct TestGateway {
     pub home: tempfile::TempDir,
     pub port: u16,
     pub env: Vec<(String, String)>,
+    /// Extra `serve` arguments (e.g. `--log-file`).
+    pub args: Vec<String>,
     child: Option<Child>,
 }
 
@@ -66,6 +68,19 @@ impl TestGateway {
 
     /// Starts with `config` (TOML, e.g. a `[policy]` table) as config.toml.
     pub fn with_policy(env: &[(&str, &str)], config: &str) -> Self {
+        Self::with_args(env, config, &[])
+    }
+
+    /// Like [`TestGateway::with_policy`], with extra `serve` arguments.
+    pub fn with_args(env: &[(&str, &str)], config: &str, args: &[&str]) -> Self {
+        let mut g = Self::prepare(env, config, args);
+        g.spawn();
+        g
+    }
+
+    /// The home, config and token written, the gateway not started yet: call
+    /// [`TestGateway::spawn`] when the test has arranged what it needs in `home`.
+    pub fn prepare(env: &[(&str, &str)], config: &str, args: &[&str]) -> Self {
         let home = tempfile::tempdir().unwrap();
         std::fs::write(home.path().join("config.toml"), config).unwrap();
         let token_file = home.path().join("auth-token");
@@ -90,14 +105,13 @@ impl TestGateway {
             all.retain(|(key, _)| key != k);
             all.push((k.to_string(), v.to_string()));
         }
-        let mut g = Self {
+        Self {
             home,
             port: free_port(),
             env: all,
+            args: args.iter().map(|a| a.to_string()).collect(),
             child: None,
-        };
-        g.spawn();
-        g
+        }
     }
 
     pub fn spawn(&mut self) {
@@ -110,6 +124,7 @@ impl TestGateway {
         cmd.args(["serve", "--port", &self.port.to_string(), "--token-file"])
             .arg(self.home.path().join("auth-token"))
             .env("LLM_CLI_GATEWAY_HOME", self.home.path())
+            .args(&self.args)
             .env("LLM_CLI_GATEWAY_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -139,8 +154,22 @@ impl TestGateway {
         McpClient::http(&self.url(), TOKEN)
     }
 
+    /// What `serve` wrote to stderr (its log, unless it runs with `--log-file`).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.home.path().join("serve.log")).unwrap_or_default()
+    }
+
+    /// `logs/gateway.log`, which `serve --log-file` writes.
+    pub fn log_file(&self) -> std::path::PathBuf {
+        self.home.path().join("logs/gateway.log")
+    }
+
+    /// `/healthz` as JSON.
+    pub fn health(&self) -> Value {
+        let url = format!("http://127.0.0.1:{}/healthz", self.port);
+        let (status, body) = http_get(&url, &[]).expect("healthz answers");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
     }
 
     /// SIGKILL: no shutdown code runs, exactly like a crash or OOM kill.

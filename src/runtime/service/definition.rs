@@ -27,7 +27,9 @@ pub struct ServiceSpec {
     /// `env_file` so `repair` can refresh it without rewriting the unit.
     pub env: Vec<(String, String)>,
     pub env_file: PathBuf,
-    pub log_file: PathBuf,
+    /// Where the manager sends stdout and stderr; the gateway writes its own log
+    /// (`serve --log-file`), so only what it says before that is open lands here.
+    pub output_file: PathBuf,
     pub working_dir: PathBuf,
     pub level: Level,
 }
@@ -77,21 +79,23 @@ StartLimitBurst=10\n\
 [Service]\n\
 Type=simple\n\
 ExecStart={exec}\n\
+Environment={log_env}=1\n\
 EnvironmentFile=-{env_file}\n\
 WorkingDirectory={wd}\n\
 Restart=on-failure\n\
 RestartSec=1\n\
 RestartPreventExitStatus={EXIT_NO_RESTART}\n\
 UMask=0077\n\
-StandardOutput=append:{log}\n\
-StandardError=append:{log}\n\
+StandardOutput=append:{output}\n\
+StandardError=append:{output}\n\
 \n\
 [Install]\n\
 WantedBy={wanted_by}\n",
         exec = exec.join(" "),
+        log_env = crate::platform::logfile::ENV,
         env_file = systemd_path(&spec.env_file),
         wd = systemd_path(&spec.working_dir),
-        log = systemd_path(&spec.log_file),
+        output = systemd_path(&spec.output_file),
     )
 }
 
@@ -104,15 +108,18 @@ fn xml_escape(s: &str) -> String {
 }
 
 /// A launchd job: `KeepAlive` restarts it unless it exits cleanly, `RunAtLoad` starts it
-/// at login (agent) or boot (daemon), and output goes to the app's log file.
+/// at login (agent) or boot (daemon), and stray output goes to the app's output file.
 pub fn launchd_plist(spec: &ServiceSpec) -> String {
     let args: String = std::iter::once(spec.program.to_string_lossy().into_owned())
         .chain(spec.args.iter().cloned())
         .map(|a| format!("    <string>{}</string>\n", xml_escape(&a)))
         .collect();
+    // The gateway writes its own log (see `platform::logfile::ENV`).
+    let own_log = [(crate::platform::logfile::ENV.to_string(), "1".to_string())];
     let env: String = spec
         .env
         .iter()
+        .chain(own_log.iter())
         .map(|(k, v)| {
             format!(
                 "    <key>{}</key>\n    <string>{}</string>\n",
@@ -121,7 +128,7 @@ pub fn launchd_plist(spec: &ServiceSpec) -> String {
             )
         })
         .collect();
-    let log = xml_escape(&spec.log_file.to_string_lossy());
+    let output = xml_escape(&spec.output_file.to_string_lossy());
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
@@ -149,9 +156,9 @@ pub fn launchd_plist(spec: &ServiceSpec) -> String {
   <key>Umask</key>
   <integer>63</integer>
   <key>StandardOutPath</key>
-  <string>{log}</string>
+  <string>{output}</string>
   <key>StandardErrorPath</key>
-  <string>{log}</string>
+  <string>{output}</string>
 </dict>
 </plist>
 "#,
@@ -296,7 +303,7 @@ mod tests {
                 ("HOME".into(), "/home/a b".into()),
             ],
             env_file: PathBuf::from(format!("{home}/service.env")),
-            log_file: PathBuf::from(format!("{home}/logs/gateway.log")),
+            output_file: PathBuf::from(format!("{home}/logs/gateway.stderr.log")),
             working_dir: PathBuf::from(home),
             level: Level::User,
         }
@@ -311,8 +318,9 @@ mod tests {
             r#"ExecStart="/home/a b/100%%/$$x/current/bin/llm-cli-gateway" "serve" "--config-dir" "/home/a b/100%%/$$x" "--data-dir" "/home/a b/100%%/$$x""#
         );
         assert!(unit.contains("EnvironmentFile=-/home/a b/100%%/$x/service.env"));
-        assert!(unit.contains("StandardOutput=append:/home/a b/100%%/$x/logs/gateway.log"));
+        assert!(unit.contains("StandardOutput=append:/home/a b/100%%/$x/logs/gateway.stderr.log"));
         assert!(unit.contains("RestartPreventExitStatus=78"));
+        assert!(unit.contains("\nEnvironment=LLM_CLI_GATEWAY_LOG_FILE=1\n"));
         assert!(unit.contains("Restart=on-failure"));
         assert!(unit.contains("WantedBy=default.target"));
         let system = systemd_unit(&ServiceSpec {
@@ -335,9 +343,10 @@ mod tests {
             p.contains("<string>/Users/a&amp;b/&lt;gw&gt;/current/bin/llm-cli-gateway</string>")
         );
         assert!(p.contains("<key>StandardOutPath</key>"));
-        assert!(p.contains("<string>/Users/a&amp;b/&lt;gw&gt;/logs/gateway.log</string>"));
+        assert!(p.contains("<string>/Users/a&amp;b/&lt;gw&gt;/logs/gateway.stderr.log</string>"));
         assert!(p.contains("<key>SuccessfulExit</key>\n    <false/>"));
         assert!(p.contains("<key>PATH</key>"));
+        assert!(p.contains("<key>LLM_CLI_GATEWAY_LOG_FILE</key>\n    <string>1</string>"));
         // Well-formed enough for a strict parser: every <string> closed.
         assert_eq!(
             p.matches("<string>").count(),

@@ -121,7 +121,7 @@ pub type FindProgram<'a> = &'a dyn Fn() -> Result<Program>;
 
 /// What the OS service runs: `program`, the entrypoint reached through `current` (so
 /// the definition survives upgrades), with explicit directories, so the service finds
-/// the same files whatever its environment.
+/// the same files whatever its environment, writing and rotating its own log.
 pub fn service_spec(paths: &Paths, backend: Backend, program: &Path) -> ServiceSpec {
     ServiceSpec {
         program: program.to_path_buf(),
@@ -134,7 +134,7 @@ pub fn service_spec(paths: &Paths, backend: Backend, program: &Path) -> ServiceS
         ],
         env: captured_env(),
         env_file: paths.service_env_file(),
-        log_file: paths.log_file(),
+        output_file: paths.output_file(),
         working_dir: paths.data_dir.clone(),
         level: match backend {
             Backend::Systemd(l) | Backend::Launchd(l) => l,
@@ -217,6 +217,7 @@ pub fn start(paths: &Paths, config: &Config, program: FindProgram) -> Result<Sta
 fn start_managed(paths: &Paths, config: &Config, backend: Backend) -> Result<StartResult> {
     manager::reset_failed(backend);
     let before = manager::view(backend);
+    let offsets = process::LogOffsets::now(paths);
     manager::start(backend)?;
     // A gateway that exits is restarted by the manager ("activating" again): a launch
     // count that moves beyond our own start means this version does not stay up.
@@ -227,7 +228,7 @@ fn start_managed(paths: &Paths, config: &Config, backend: Backend) -> Result<Sta
             anyhow::anyhow!(
                 "the {} service did not become healthy: {why}\n{}help: see {}",
                 backend.name(),
-                process::log_tail(&paths.log_file(), 0, 15),
+                offsets.tails(paths, 15),
                 paths.log_file().display()
             )
         })?;
@@ -308,6 +309,9 @@ mod tests {
                 pid,
                 uptime_secs: 5,
                 instance: "i1".into(),
+                log_file: None,
+                dropped_log_lines: 0,
+                connections: None,
             },
             Duration::from_millis(1),
         )

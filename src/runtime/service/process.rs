@@ -17,8 +17,9 @@ use crate::runtime::service::pidfile::{self, PidFile, PidState};
 pub const START_DEADLINE: Duration = Duration::from_secs(20);
 /// How long `stop` waits after SIGTERM before SIGKILL.
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
-/// Log size at which the previous log is rotated to `gateway.log.1` on start.
-pub const LOG_ROTATE_BYTES: u64 = 10 << 20;
+/// Size at which the output file (stray stdout/stderr) is rotated to `.1` on start; the
+/// gateway rotates its log itself.
+pub const OUTPUT_ROTATE_BYTES: u64 = 1 << 20;
 pub const INSTANCE_ENV: &str = "LLM_CLI_GATEWAY_INSTANCE";
 
 #[derive(Debug)]
@@ -32,13 +33,18 @@ pub fn start(paths: &Paths, config: &Config, bin: &Path, version: &str) -> Resul
     check_port_free(config)?;
     crate::platform::fsutil::create_private_dir(&paths.logs_dir())?;
     crate::platform::fsutil::create_private_dir(&paths.run_dir())?;
-    rotate_log(&paths.log_file());
-    let log = std::fs::OpenOptions::new()
+    rotate_output(&paths.output_file());
+    let output = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(paths.log_file())
-        .with_context(|| format!("could not open the log file {}", paths.log_file().display()))?;
-    let log_offset = log.metadata().map(|m| m.len()).unwrap_or(0);
+        .open(paths.output_file())
+        .with_context(|| {
+            format!(
+                "could not open the output file {}",
+                paths.output_file().display()
+            )
+        })?;
+    let offsets = LogOffsets::now(paths);
     let instance = random_hex(8);
     let mut cmd = Command::new(bin);
     cmd.arg("serve")
@@ -48,10 +54,11 @@ pub fn start(paths: &Paths, config: &Config, bin: &Path, version: &str) -> Resul
         .arg("--data-dir")
         .arg(&paths.data_dir)
         .env(INSTANCE_ENV, &instance)
+        .env(crate::platform::logfile::ENV, "1")
         .env_remove(crate::runtime::paths::HOME_ENV)
         .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
+        .stdout(output.try_clone()?)
+        .stderr(output)
         .current_dir(&paths.data_dir);
     detach(&mut cmd);
     let mut child = cmd
@@ -78,15 +85,9 @@ pub fn start(paths: &Paths, config: &Config, bin: &Path, version: &str) -> Resul
             kill_group(pid, libc_sig::KILL);
             let _ = child.wait();
             let _ = std::fs::remove_file(paths.pid_file());
-            let tail = log_tail(&paths.log_file(), log_offset, 12);
             bail!(
-                "the gateway did not become healthy: {why}\nlast lines of {}:\n{}\nhelp: fix the cause above, then run `llm-cli-gateway start`",
-                paths.log_file().display(),
-                if tail.is_empty() {
-                    "  (empty)".to_string()
-                } else {
-                    tail
-                }
+                "the gateway did not become healthy: {why}\n{}help: fix the cause above, then run `llm-cli-gateway start`",
+                offsets.tails(paths, 12)
             )
         }
     }
@@ -163,19 +164,61 @@ fn bind_host(host: &str) -> String {
     }
 }
 
-fn rotate_log(log: &Path) {
-    if std::fs::metadata(log).is_ok_and(|m| m.len() > LOG_ROTATE_BYTES) {
-        let _ = std::fs::rename(log, log.with_extension("log.1"));
+fn rotate_output(file: &Path) {
+    if std::fs::metadata(file).is_ok_and(|m| m.len() > OUTPUT_ROTATE_BYTES) {
+        let _ = std::fs::rename(file, crate::platform::logfile::numbered(file, 1));
     }
 }
 
-/// The last `n` lines written to `log` since `offset`.
+/// The sizes of the log and the output file before a start, so a failed start can show
+/// what this attempt wrote.
+#[derive(Debug, Clone, Copy)]
+pub struct LogOffsets {
+    log: u64,
+    output: u64,
+}
+
+impl LogOffsets {
+    pub fn now(paths: &Paths) -> Self {
+        let len = |p: PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        Self {
+            log: len(paths.log_file()),
+            output: len(paths.output_file()),
+        }
+    }
+
+    /// "last lines of <log>:" and, when the process said something outside its log
+    /// (before the log was open, or a crash), "last lines of <output file>:".
+    pub fn tails(&self, paths: &Paths, n: usize) -> String {
+        let mut out = String::new();
+        let log = log_tail(&paths.log_file(), self.log, n);
+        out.push_str(&format!(
+            "last lines of {}:\n{}\n",
+            paths.log_file().display(),
+            if log.is_empty() { "  (empty)" } else { &log }
+        ));
+        let output = log_tail(&paths.output_file(), self.output, n);
+        if !output.is_empty() {
+            out.push_str(&format!(
+                "last lines of {}:\n{output}\n",
+                paths.output_file().display()
+            ));
+        }
+        out
+    }
+}
+
+/// The last `n` lines written to `log` since `offset` (all of it when it is now
+/// shorter: it was rotated).
 pub fn log_tail(log: &Path, offset: u64, n: usize) -> String {
     let Ok(bytes) = std::fs::read(log) else {
         return String::new();
     };
-    let from = (offset as usize).min(bytes.len());
-    let text = String::from_utf8_lossy(&bytes[from..]);
+    let from = usize::try_from(offset)
+        .ok()
+        .filter(|o| *o <= bytes.len())
+        .unwrap_or(0);
+    let text = String::from_utf8_lossy(bytes.get(from..).unwrap_or_default());
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..]
         .iter()

@@ -4,7 +4,11 @@
 //! exits with [`EXIT_NO_RESTART`] (bad config, port taken) is not restarted: retrying
 //! cannot help, and the supervisor exits so that `start` reports the log tail at once.
 //! SIGTERM/SIGINT are passed on and the supervisor waits for the child before exiting.
+//!
+//! Its few lines go to the gateway's log file (opened, appended to and closed each time,
+//! so they follow the gateway's rotation), or to stderr; a failed write is ignored.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -15,7 +19,13 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// A child that ran this long counts as healthy again; the backoff resets.
 const STABLE_AFTER: Duration = Duration::from_secs(60);
 
-pub async fn run(child_args: Vec<std::ffi::OsString>) -> Result<i32> {
+pub async fn run(child_args: Vec<std::ffi::OsString>, log: Option<PathBuf>) -> Result<i32> {
+    let say = |level: &str, text: String| {
+        crate::platform::logfile::append_line(
+            log.as_deref(),
+            &format!("{level} supervisor: {text}"),
+        )
+    };
     let exe = std::env::current_exe().context("locating the gateway binary")?;
     let mut backoff = Duration::from_millis(250);
     let mut restarts = 0u32;
@@ -29,7 +39,10 @@ pub async fn run(child_args: Vec<std::ffi::OsString>) -> Result<i32> {
             .spawn()
             .with_context(|| format!("could not start {}", exe.display()))?;
         let pid = child.id().unwrap_or(0);
-        eprintln!("supervisor: gateway started (pid {pid}, restarts so far {restarts})");
+        say(
+            " INFO",
+            format!("gateway started (pid {pid}, restarts so far {restarts})"),
+        );
         #[cfg(unix)]
         let stop = async {
             tokio::select! {
@@ -46,24 +59,24 @@ pub async fn run(child_args: Vec<std::ffi::OsString>) -> Result<i32> {
                 let status = status?;
                 let code = status.code();
                 if code == Some(0) {
-                    eprintln!("supervisor: gateway exited normally; supervisor exiting");
+                    say(" INFO", "gateway exited normally; supervisor exiting".into());
                     return Ok(0);
                 }
                 if code == Some(EXIT_NO_RESTART) {
-                    eprintln!("supervisor: gateway cannot run with this configuration; not restarting");
+                    say("ERROR", "gateway cannot run with this configuration; not restarting".into());
                     return Ok(EXIT_NO_RESTART);
                 }
                 if started.elapsed() > STABLE_AFTER {
                     backoff = Duration::from_millis(250);
                 }
                 restarts += 1;
-                eprintln!("supervisor: gateway exited ({}); restarting in {backoff:?}", describe(status));
+                say(" WARN", format!("gateway exited ({}); restarting in {backoff:?}", describe(status)));
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
             _ = stop => {
                 terminate(&mut child).await;
-                eprintln!("supervisor: stopped");
+                say(" INFO", "stopped".into());
                 return Ok(0);
             }
         }
