@@ -183,6 +183,30 @@ fn list_parameters_are_collapsed_and_capped() {
 }
 
 #[test]
+fn every_list_argument_is_capped() {
+    let g = TestGateway::with_policy(&[], &config(""));
+    let mut c = g.client();
+    let tools: Vec<String> = (0..101).map(|i| format!("Read{i}")).collect();
+    let text = c.err(
+        "claude_request",
+        json!({"prompt": "hi", "allowedTools": tools}),
+    );
+    assert!(
+        text.contains("allowedTools") && text.contains("100"),
+        "{text}"
+    );
+    let keys: serde_json::Map<String, Value> = (0..101)
+        .map(|i| (format!("model{i}"), json!("x")))
+        .collect();
+    let text = c.err(
+        "codex_request",
+        json!({"prompt": "hi", "configOverrides": keys}),
+    );
+    assert!(text.contains("configOverrides"), "{text}");
+    assert!(g.invocations().is_empty());
+}
+
+#[test]
 fn sessions_per_provider_are_capped() {
     let g = TestGateway::with_policy(&[], &config("max_sessions_per_provider = 3"));
     let mut c = g.client();

@@ -117,6 +117,15 @@ impl ServerHandler for Gateway {
             ))
             .into());
         }
+        if let Some(args) = &request.arguments
+            && let Some((name, len)) = oversized_list(args)
+        {
+            return Ok(tools::view::refused(format!(
+                "parameter {name:?} of {} has {len} entries; the limit is {MAX_LIST_ENTRIES}: nothing ran",
+                request.name
+            ))
+            .into());
+        }
         let tcc = ToolCallContext::new(self, request, context);
         self.tool_router.call(tcc).await
     }
@@ -190,6 +199,23 @@ impl ServerHandler for Gateway {
         let text = serde_json::to_string_pretty(&body).unwrap_or_default();
         Ok(ReadResourceResult::new(vec![ResourceContents::text(text, uri)]).into())
     }
+}
+
+/// The most entries any list or map argument may hold (tool-specific caps, such as 20
+/// job ids, are lower): a request cannot make the gateway build an argv or a reply from
+/// an unbounded list.
+pub const MAX_LIST_ENTRIES: usize = 100;
+
+/// The first top-level argument that is a list or map longer than [`MAX_LIST_ENTRIES`].
+fn oversized_list(args: &JsonObject) -> Option<(String, usize)> {
+    args.iter().find_map(|(k, v)| {
+        let len = match v {
+            serde_json::Value::Array(a) => a.len(),
+            serde_json::Value::Object(o) => o.len(),
+            _ => 0,
+        };
+        (len > MAX_LIST_ENTRIES).then(|| (k.clone(), len))
+    })
 }
 
 /// The first argument the schema's `properties` does not name.
