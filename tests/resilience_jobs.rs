@@ -626,3 +626,30 @@ fn a_caller_that_gives_up_on_a_sync_call_ends_its_cli_on_both_wires() {
         assert!(s.to_string().contains("gave up"), "{s}");
     }
 }
+
+#[test]
+fn a_caller_that_gives_up_on_a_validation_fan_out_ends_every_cli_it_started() {
+    let g = TestGateway::with_policy(
+        &[("STANDIN_MODE", "hang"), ("STANDIN_CHILD", "1")],
+        &config(""),
+    );
+    for (n, wire) in ["session", "stateless"].into_iter().enumerate() {
+        abandon_call(
+            &g,
+            wire,
+            2.0,
+            "validate_with_models",
+            json!({"question": format!("give up {n}"), "providers": ["claude", "gemini"], "timeoutMs": 60000}),
+        );
+        let runs: Vec<Value> = g
+            .invocations()
+            .into_iter()
+            .filter(|i| i["argv"].to_string().contains(&format!("give up {n}")))
+            .collect();
+        assert_eq!(runs.len(), 2, "{wire}: {runs:?}");
+        for run in &runs {
+            let (pid, grandchild) = pids(run);
+            assert_gone(&format!("{wire}: {}", run["cli"]), pid, grandchild);
+        }
+    }
+}

@@ -10,6 +10,7 @@ use rmcp::{ErrorData, Peer, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
 use super::view;
 use crate::gateway::server::Gateway;
@@ -258,8 +259,12 @@ impl Gateway {
     }
 }
 
-fn progress(meta: &RequestMetaObject, peer: Peer<RoleServer>) -> Progress {
-    Progress::new(peer, meta.get_progress_token())
+fn progress(
+    meta: &RequestMetaObject,
+    peer: Peer<RoleServer>,
+    gave_up: CancellationToken,
+) -> Progress {
+    Progress::new(peer, meta.get_progress_token(), gave_up)
 }
 
 #[tool_router(router = validation_tools, vis = "pub(crate)")]
@@ -271,6 +276,7 @@ impl Gateway {
         &self,
         meta: RequestMetaObject,
         peer: Peer<RoleServer>,
+        gave_up: CancellationToken,
         Parameters(p): Parameters<ValidateParams>,
     ) -> Result<CallToolResult, ErrorData> {
         tri!(check_len("question", &p.question));
@@ -281,7 +287,7 @@ impl Gateway {
                 &p.question,
                 prompt,
                 &p.fanout,
-                progress(&meta, peer),
+                progress(&meta, peer, gave_up),
             )
             .await)
     }
@@ -293,6 +299,7 @@ impl Gateway {
         &self,
         meta: RequestMetaObject,
         peer: Peer<RoleServer>,
+        gave_up: CancellationToken,
         Parameters(p): Parameters<SecondOpinionParams>,
     ) -> Result<CallToolResult, ErrorData> {
         tri!(check_len("question", &p.question));
@@ -309,7 +316,7 @@ impl Gateway {
                 &p.question,
                 prompt,
                 &fanout,
-                progress(&meta, peer),
+                progress(&meta, peer, gave_up),
             )
             .await)
     }
@@ -321,6 +328,7 @@ impl Gateway {
         &self,
         meta: RequestMetaObject,
         peer: Peer<RoleServer>,
+        gave_up: CancellationToken,
         Parameters(p): Parameters<CompareParams>,
     ) -> Result<CallToolResult, ErrorData> {
         tri!(check_len("question", &p.question));
@@ -346,7 +354,7 @@ impl Gateway {
                 &p.question,
                 prompt,
                 &p.fanout,
-                progress(&meta, peer),
+                progress(&meta, peer, gave_up),
             )
             .await)
     }
@@ -358,6 +366,7 @@ impl Gateway {
         &self,
         meta: RequestMetaObject,
         peer: Peer<RoleServer>,
+        gave_up: CancellationToken,
         Parameters(p): Parameters<RedTeamParams>,
     ) -> Result<CallToolResult, ErrorData> {
         tri!(check_len("content", &p.content));
@@ -368,7 +377,7 @@ impl Gateway {
                 &p.content,
                 prompt,
                 &p.fanout,
-                progress(&meta, peer),
+                progress(&meta, peer, gave_up),
             )
             .await)
     }
@@ -380,6 +389,7 @@ impl Gateway {
         &self,
         meta: RequestMetaObject,
         peer: Peer<RoleServer>,
+        gave_up: CancellationToken,
         Parameters(p): Parameters<ConsensusParams>,
     ) -> Result<CallToolResult, ErrorData> {
         tri!(check_len("claim", &p.claim));
@@ -390,7 +400,7 @@ impl Gateway {
                 &p.claim,
                 prompt,
                 &p.fanout,
-                progress(&meta, peer),
+                progress(&meta, peer, gave_up),
             )
             .await)
     }
@@ -402,6 +412,7 @@ impl Gateway {
         &self,
         meta: RequestMetaObject,
         peer: Peer<RoleServer>,
+        gave_up: CancellationToken,
         Parameters(p): Parameters<AskParams>,
     ) -> Result<CallToolResult, ErrorData> {
         tri!(check_len("prompt", &p.prompt));
@@ -416,7 +427,7 @@ impl Gateway {
                 &p.prompt,
                 p.prompt.clone(),
                 &fanout,
-                progress(&meta, peer),
+                progress(&meta, peer, gave_up),
             )
             .await)
     }
@@ -428,6 +439,7 @@ impl Gateway {
         &self,
         meta: RequestMetaObject,
         peer: Peer<RoleServer>,
+        gave_up: CancellationToken,
         Parameters(p): Parameters<SynthesizeParams>,
     ) -> Result<CallToolResult, ErrorData> {
         tri!(check_len("question", &p.question));
@@ -452,7 +464,7 @@ impl Gateway {
             let finished = !row.status.is_live();
             results.push(self.classify(provider, id, finished, now, None));
         }
-        let progress = progress(&meta, peer);
+        let progress = progress(&meta, peer, gave_up);
         let judge = self
             .judge(
                 "synthesize_validation",

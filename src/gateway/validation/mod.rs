@@ -56,15 +56,23 @@ impl ProviderResult {
 pub struct Progress {
     pub peer: Peer<RoleServer>,
     pub token: Option<ProgressToken>,
+    /// Cancelled when the caller gives up on the call (closed stream on the 2026-07-28
+    /// wire, `notifications/cancelled` on a 2025 session): the fan-out's runs then end.
+    pub gave_up: tokio_util::sync::CancellationToken,
     /// Steps done, steps expected, and how many of those were reserved ahead.
     counts: std::sync::Mutex<(f64, f64, usize)>,
 }
 
 impl Progress {
-    pub fn new(peer: Peer<RoleServer>, token: Option<ProgressToken>) -> Self {
+    pub fn new(
+        peer: Peer<RoleServer>,
+        token: Option<ProgressToken>,
+        gave_up: tokio_util::sync::CancellationToken,
+    ) -> Self {
         Self {
             peer,
             token,
+            gave_up,
             counts: std::sync::Mutex::new((0.0, 0.0, 0)),
         }
     }
@@ -142,6 +150,7 @@ impl Gateway {
         let started = Instant::now();
         progress.expect(chosen.len());
         let mut pending = Vec::new();
+        let mut started_here: Vec<String> = Vec::new();
         let mut results: Vec<Option<ProviderResult>> = vec![None; chosen.len()];
         for (i, p) in chosen.iter().enumerate() {
             if providers::which(p.binary()).is_none() {
@@ -184,6 +193,9 @@ impl Gateway {
             match self.jobs.start(spec).await {
                 Ok(s) => {
                     record.save(self, Some(&s.job.id));
+                    if !s.deduped {
+                        started_here.push(s.job.id.clone());
+                    }
                     pending.push((i, s.job.id))
                 }
                 Err(e) => {
@@ -204,7 +216,19 @@ impl Gateway {
         });
         let mut waits: futures_util::stream::FuturesUnordered<_> = waits.collect();
         use futures_util::StreamExt;
-        while let Some((i, id, finished)) = waits.next().await {
+        loop {
+            let next = tokio::select! {
+                next = waits.next() => next,
+                _ = progress.gave_up.cancelled() => {
+                    // The caller is gone: end the runs it started (dedup-shared ones
+                    // run on), rather than leave them until their idle timers.
+                    for id in &started_here {
+                        self.jobs.abandon(id);
+                    }
+                    return Err("the caller gave up on the call; its runs were ended".into());
+                }
+            };
+            let Some((i, id, finished)) = next else { break };
             let r = self.classify(chosen[i], &id, finished, started, Some(timeout));
             progress.step(format!("{}: {}", r.provider, r.status)).await;
             results[i] = Some(r);
