@@ -235,15 +235,7 @@ fn report(
     let keys = CodexKeys {
         builtin: codex_keys::BUILTIN.iter().map(|k| k.to_string()).collect(),
         operator: s.codex_config_keys.clone().unwrap_or_default(),
-        denied: codex_keys::DENIED
-            .iter()
-            .map(|(k, _)| k.to_string())
-            .chain(
-                codex_keys::DENIED_PREFIXES
-                    .iter()
-                    .map(|(p, _)| format!("{p}*")),
-            )
-            .collect(),
+        denied: codex_keys::denied_names(),
     };
     let record_prompts = built
         .as_ref()

@@ -571,14 +571,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn actions_come_in_the_order_to_take_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = Paths::under(dir.path());
-        let config = Config::default();
-        let local = Local::failed(&paths, &config, "x");
+    /// The transport check of a gateway on loopback with no public URL.
+    fn local_transport(config: &Config) -> TransportCheck {
         let (exposure, https, detail) = exposure::classify("127.0.0.1", None);
-        let transport = TransportCheck {
+        TransportCheck {
             transport: "streamable-http".into(),
             local_url: config.local_url(),
             public_url: None,
@@ -586,7 +582,16 @@ mod tests {
             https,
             detail,
             public_check: None,
-        };
+        }
+    }
+
+    #[test]
+    fn actions_come_in_the_order_to_take_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path());
+        let config = Config::default();
+        let local = Local::failed(&paths, &config, "x");
+        let transport = local_transport(&config);
         let providers = vec![
             provider("a", false, LoginStatus::Unknown),
             provider("b", true, LoginStatus::NotAuthenticated),
@@ -622,16 +627,7 @@ mod tests {
         let mut local = Local::failed(&paths, &config, "x");
         local.service.log = Some(paths.log_file());
         local.service.dropped_log_lines = Some(0);
-        let (exposure, https, detail) = exposure::classify("127.0.0.1", None);
-        let transport = TransportCheck {
-            transport: "streamable-http".into(),
-            local_url: config.local_url(),
-            public_url: None,
-            exposure,
-            https,
-            detail,
-            public_check: None,
-        };
+        let transport = local_transport(&config);
         let policy = policy::check(&paths, &toml::Table::new(), Some(dir.path()));
         let mut problems = Vec::new();
         judge(&paths, &local, &transport, &[], &policy, &mut problems);

@@ -105,7 +105,7 @@ pub async fn admit(
 ) -> Result<(Decision, Verdict), RequestError> {
     let common = Common::parse(args)?;
     let access = provider.access(&common, args)?;
-    admit_access(gateway, provider, tool, args, access, call).await
+    decide_and_ask(gateway, provider, tool, args, &common, access, call).await
 }
 
 /// [`admit`] for a request whose [`Access`] the caller worked out (`codex_fork_session`).
@@ -118,6 +118,18 @@ pub async fn admit_access(
     call: &CallInfo,
 ) -> Result<(Decision, Verdict), RequestError> {
     let common = Common::parse(args)?;
+    decide_and_ask(gateway, provider, tool, args, &common, access, call).await
+}
+
+async fn decide_and_ask(
+    gateway: &Gateway,
+    provider: &'static dyn Provider,
+    tool: &str,
+    args: &mut JsonObject,
+    common: &Common,
+    access: Access,
+    call: &CallInfo,
+) -> Result<(Decision, Verdict), RequestError> {
     let caller = match common.approval_policy.as_deref() {
         Some(level) => Some(
             level

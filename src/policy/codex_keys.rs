@@ -168,6 +168,15 @@ fn quoted(chars: &mut Chars<'_>, quote: char) -> Result<String, String> {
 }
 
 /// Why no request may set `key`, if it is on the hard denylist.
+/// Every hard-denied key and key prefix (`prefix*`), as the table and `policy` show them.
+pub fn denied_names() -> Vec<String> {
+    DENIED
+        .iter()
+        .map(|(k, _)| k.to_string())
+        .chain(DENIED_PREFIXES.iter().map(|(p, _)| format!("{p}*")))
+        .collect()
+}
+
 pub fn hard_denied(key: &Key) -> Option<&'static str> {
     let segments = key.segments();
     let root = segments.first()?.as_str();

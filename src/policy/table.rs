@@ -165,15 +165,7 @@ pub fn table() -> String {
             named.join(", ")
         );
     }
-    let denied: Vec<String> = codex_keys::DENIED
-        .iter()
-        .map(|(k, _)| k.to_string())
-        .chain(
-            codex_keys::DENIED_PREFIXES
-                .iter()
-                .map(|(p, _)| format!("{p}*")),
-        )
-        .collect();
+    let denied: Vec<String> = codex_keys::denied_names();
     let _ = write!(
         out,
         "\nAt every level:\n\

@@ -28,7 +28,39 @@ const PERMISSION_MODES: &[&str] = &[
     "plan",
 ];
 
-const PM: &str = "permissionMode";
+pub(super) const PM: &str = "permissionMode";
+/// The `permissionMode` rows Claude Code and Grok Build share (Grok takes Claude's modes
+/// with Claude's headless meaning).
+pub(super) const DEFAULT: Mode = Mode::new(
+    PM,
+    "default",
+    Tier::ReadOnly,
+    "edits and commands ask for approval, which nobody can give headless",
+);
+pub(super) const PLAN: Mode = Mode::new(
+    PM,
+    "plan",
+    Tier::ReadOnly,
+    "plans without running edits or commands",
+);
+pub(super) const DONT_ASK: Mode = Mode::new(
+    PM,
+    "dontAsk",
+    Tier::ReadOnly,
+    "denies every tool the operator's own settings do not pre-approve",
+);
+pub(super) const AUTO: Mode = Mode::new(
+    PM,
+    "auto",
+    Tier::Unrestricted,
+    "a model classifier approves actions, shell commands included; a judge reading the same untrusted text is not a boundary",
+);
+pub(super) const BYPASS: Mode = Mode::new(
+    PM,
+    "bypassPermissions",
+    Tier::Unrestricted,
+    "skips every permission check",
+);
 const TOOLS: &str = "allowedTools";
 
 /// Headless `-p` has nobody to answer a permission prompt, so whatever would prompt is
@@ -40,48 +72,23 @@ static MODES: Modes = Modes {
     default_why: "headless `-p` denies every tool that would ask for approval",
     safer_defaults: &[],
     modes: &[
-        Mode::new(
-            PM,
-            "default",
-            Tier::ReadOnly,
-            "edits and commands ask for approval, which nobody can give headless",
-        ),
-        Mode::new(
-            PM,
-            "plan",
-            Tier::ReadOnly,
-            "plans without running edits or commands",
-        ),
+        DEFAULT,
+        PLAN,
         Mode::new(
             PM,
             "manual",
             Tier::ReadOnly,
             "every tool asks for approval, which nobody can give headless",
         ),
-        Mode::new(
-            PM,
-            "dontAsk",
-            Tier::ReadOnly,
-            "denies every tool the operator's own settings do not pre-approve",
-        ),
+        DONT_ASK,
         Mode::new(
             PM,
             "acceptEdits",
             Tier::WorkspaceWrite,
             "accepts file edits in the working directories; commands still ask",
         ),
-        Mode::new(
-            PM,
-            "auto",
-            Tier::Unrestricted,
-            "a model classifier approves actions, shell commands included; a judge reading the same untrusted text is not a boundary",
-        ),
-        Mode::new(
-            PM,
-            "bypassPermissions",
-            Tier::Unrestricted,
-            "skips every permission check",
-        ),
+        AUTO,
+        BYPASS,
         Mode::new(
             "dangerouslySkipPermissions",
             ON,

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::access::{Access, Mode, Modes, ON, Tier};
 use super::auth::{AuthProbe, Credential, LoginStatus};
+use super::claude::{AUTO, BYPASS, DEFAULT, DONT_ASK, PLAN, PM};
 use super::output::{self, Parsed};
 use super::request::{self, Common, Invocation, RequestError, SessionChoice};
 use super::{Info, Provider, SessionSupport};
@@ -31,13 +32,6 @@ const PERMISSION_MODES: &[&str] = &[
 const EFFORTS: &[&str] = &["low", "medium", "high", "xhigh", "max"];
 const FAILED_REPLY: &str = "Sorry, I encountered an error";
 
-const PM: &str = "permissionMode";
-const PLAN: Mode = Mode::new(
-    PM,
-    "plan",
-    Tier::ReadOnly,
-    "plans without running edits or commands",
-);
 const ACCEPT_EDITS: Mode = Mode::new(
     PM,
     "acceptEdits",
@@ -56,32 +50,12 @@ static MODES: Modes = Modes {
     default_why: "the third-party `grok` CLI approves every tool, the shell included, in headless mode, and Grok Build's default is not documented",
     safer_defaults: &[PLAN, ACCEPT_EDITS],
     modes: &[
-        Mode::new(
-            PM,
-            "default",
-            Tier::ReadOnly,
-            "edits and commands ask for approval, which nobody can give headless",
-        ),
+        DEFAULT,
         PLAN,
-        Mode::new(
-            PM,
-            "dontAsk",
-            Tier::ReadOnly,
-            "denies every tool the operator's own settings do not pre-approve",
-        ),
+        DONT_ASK,
         ACCEPT_EDITS,
-        Mode::new(
-            PM,
-            "auto",
-            Tier::Unrestricted,
-            "a model classifier approves actions, shell commands included; a judge reading the same untrusted text is not a boundary",
-        ),
-        Mode::new(
-            PM,
-            "bypassPermissions",
-            Tier::Unrestricted,
-            "skips every permission check",
-        ),
+        AUTO,
+        BYPASS,
         Mode::new(
             "alwaysApprove",
             ON,
